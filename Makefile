@@ -1,0 +1,38 @@
+# Two commands: `make run` and `make test` (see README).  Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+DATA_DIR ?= $(or $(COOPLINK_DATA_DIR),var)
+
+.PHONY: run test install build lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# CPU torch first, so sentence-transformers never pulls a multi-GB CUDA build
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+build: $(STAMP)
+	$(VENV)/bin/cooplink build --data-dir $(DATA_DIR) --if-absent
+
+run: build
+	$(VENV)/bin/cooplink serve --data-dir $(DATA_DIR)
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check cooplink ingest graph search_api tests bench scripts
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) bench/build.py
+
+clean:
+	rm -rf $(VENV) var

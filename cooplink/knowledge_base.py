@@ -1,0 +1,275 @@
+"""``KnowledgeBase``: the one core object behind the CLI, the HTTP app and the tests.
+
+It owns the data directory, opens the served store generation read-only (and notices when a
+build publishes a new one), and runs builds and ingests into *new* generations that are
+published atomically — so a crash mid-build leaves the previous graph served.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from cooplink.errors import NoStore
+from cooplink.progress import NullProgress, Progress
+from cooplink.settings import Settings
+from graph.datadir import DataDir, Generation
+from graph.namespaces import CL, UriMinter
+from graph.store import OxigraphStore, QueryOutcome
+from ingest.errors import UnreadableInput
+from ingest.pipeline import IngestReport, Pipeline, SourceBatch, context_index
+from ingest.reference import ReferenceData
+from ingest.resolver import Resolver
+from ingest.validation import ontology_path
+
+ONTOLOGY_FILES = ("cooplink.ttl",)
+SHAPES_FILE = "shapes.ttl"
+
+
+@dataclass
+class IngestOutcome:
+    """Result of ``ingest``: one report per file, plus files that could not be read at all."""
+
+    reports: list[IngestReport] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    report_path: Path | None = None
+    generation: str | None = None
+
+    @property
+    def landed(self) -> int:
+        return sum(r.records_landed for r in self.reports)
+
+    @property
+    def exit_code(self) -> int:
+        """2 when an input could not be read at all (scripts must notice, even if other files
+        landed), else 0 when at least one record landed and 1 when none did."""
+        if self.unreadable:
+            return 2
+        return 0 if self.landed > 0 else 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "landed": self.landed,
+            "generation": self.generation,
+            "files": [r.as_dict() for r in self.reports],
+            "unreadable": [{"file": f, "reason": r} for f, r in self.unreadable],
+        }
+
+
+class KnowledgeBase:
+    """The cooperation knowledge graph of one data directory."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.datadir = DataDir(settings.data_dir)
+        self.minter = UriMinter(settings.base_uri)
+        self._reference: ReferenceData | None = None
+        self._resolver: Resolver | None = None
+        self._context: dict[str, list[tuple[str, str]]] | None = None
+        self._store: OxigraphStore | None = None
+        self._store_generation: str | None = None
+
+    # ---------------------------------------------------------------- reference data
+    @property
+    def reference(self) -> ReferenceData:
+        if self._reference is None:
+            self._reference = ReferenceData.load(self.settings.base_uri)
+        return self._reference
+
+    @property
+    def resolver(self) -> Resolver:
+        if self._resolver is None:
+            self._resolver = Resolver(self.reference, self.minter)
+        return self._resolver
+
+    def _reference_quads(self) -> list[ox.Quad]:
+        from ingest.reference_graph import reference_quads
+
+        return list(reference_quads(self.reference, ox.NamedNode(self.minter.graph("reference"))))
+
+    def _context_index(self) -> dict[str, list[tuple[str, str]]]:
+        if self._context is None:
+            self._context = context_index(self._reference_quads())
+        return self._context
+
+    def pipeline(self) -> Pipeline:
+        return Pipeline(
+            self.resolver,
+            self.minter,
+            self._context_index(),
+            check_shapes=self.settings.validate_shapes,
+            max_description_chars=self.settings.max_description_chars,
+        )
+
+    # ---------------------------------------------------------------- reading
+    def store(self) -> OxigraphStore:
+        """The served generation, opened read-only; reopened when a build has published."""
+        gen = self.datadir.require_current()
+        if self._store is None or self._store_generation != gen.id:
+            self._store = OxigraphStore(gen.store_path, read_only=True)
+            self._store_generation = gen.id
+        return self._store
+
+    def query(self, sparql: str, **kwargs: Any) -> QueryOutcome:
+        return self.store().query(sparql, **kwargs)
+
+    def manifest(self) -> dict[str, Any]:
+        return self.datadir.require_current().manifest()
+
+    def health(self) -> dict[str, Any]:
+        gen = self.datadir.current()
+        if gen is None:
+            return {"status": "empty", "projects": 0, "triples": 0}
+        m = gen.manifest()
+        return {
+            "status": "ok",
+            "projects": m.get("projects", 0),
+            "triples": m.get("triples", 0),
+            "synthetic_projects": m.get("synthetic_projects", 0),
+            "generation": gen.id,
+            "built_at": m.get("built_at"),
+            "base_uri": m.get("base_uri"),
+        }
+
+    # ---------------------------------------------------------------- writing
+    @contextmanager
+    def _new_generation(self, *, copy_current: bool) -> Iterator[tuple[Generation, OxigraphStore]]:
+        """A new generation, seeded from the current one if asked; published on success,
+        deleted on failure.  A kill -9 leaves at worst an unreferenced folder (pruned later)."""
+        with self.datadir.build_lock():
+            current = self.datadir.current()
+            gen = self.datadir.new_generation()
+            try:
+                if copy_current and current is not None:
+                    shutil.rmtree(gen.store_path, ignore_errors=True)
+                    OxigraphStore(current.store_path, read_only=True).backup(gen.store_path)
+                store = OxigraphStore(gen.store_path)
+                yield gen, store
+                store.flush()
+                gen.write_manifest(self._manifest_for(store, gen, current))
+                del store
+                self.datadir.publish(gen)
+            except BaseException:
+                shutil.rmtree(gen.path, ignore_errors=True)
+                raise
+            self.datadir.prune(self.settings.keep_stores)
+
+    def _manifest_for(
+        self, store: OxigraphStore, gen: Generation, previous: Generation | None
+    ) -> dict[str, Any]:
+        counts = store.query(
+            "SELECT (COUNT(DISTINCT ?p) AS ?n) (COUNT(DISTINCT ?s) AS ?syn) WHERE { "
+            f"?p a <{CL}Projet> . OPTIONAL {{ ?p <{CL}synthetique> true . BIND(?p AS ?s) }} }}"
+        ).rows()[0]
+        return {
+            "generation": gen.id,
+            "built_at": datetime.now(UTC).isoformat(),
+            "base_uri": self.settings.base_uri,
+            "triples": store.triple_count(),
+            "projects": counts["n"],
+            "synthetic_projects": counts["syn"],
+            "graphs": store.named_graphs(),
+            "previous": previous.id if previous else None,
+        }
+
+    def _base_graphs(self, store: OxigraphStore, progress: Progress) -> None:
+        """Ontology, shapes and reference data: what every data dir starts with."""
+        progress.step("Ontologie et formes SHACL")
+        for name in ONTOLOGY_FILES:
+            store.load(ontology_path(name).read_bytes(), "ttl", self.minter.graph("ontology"))
+        store.load(ontology_path(SHAPES_FILE).read_bytes(), "ttl", self.minter.graph("shapes"))
+        progress.step("Données de référence (COG 2026, pays, codes CAD, institutions)")
+        store.add_quads(self._reference_quads())
+
+    def build(self, projects: int | None = None, seed: int | None = None,
+              progress: Progress | None = None) -> dict[str, Any]:
+        """Build the default dataset (reference data + synthetic corpus) as a new generation."""
+        from ingest.default_dataset import synthetic_batch
+        from ingest.synthetic import generate
+
+        progress = progress or NullProgress()
+        n = self.settings.projects if projects is None else projects
+        s = self.settings.seed if seed is None else seed
+        started = time.perf_counter()
+        with self._new_generation(copy_current=False) as (gen, store):
+            self._base_graphs(store, progress)
+            progress.step(f"Génération du corpus synthétique ({n} projets, graine {s})")
+            corpus = generate(self.reference, n_projects=n, seed=s)
+            batch = synthetic_batch(corpus, self.resolver, self.minter, seed=s, progress=progress)
+            self._write_batch(store, batch, replace=False)
+            progress.step("Écriture du store")
+        manifest = self.manifest()
+        manifest["build_seconds"] = round(time.perf_counter() - started, 2)
+        return manifest
+
+    def ensure_base(self, progress: Progress | None = None) -> None:
+        """Create an empty data dir's first generation: ontology and reference data only."""
+        if self.datadir.exists():
+            return
+        with self._new_generation(copy_current=False) as (_gen, store):
+            self._base_graphs(store, progress or NullProgress())
+
+    def _write_batch(self, store: OxigraphStore, batch: SourceBatch, *, replace: bool) -> None:
+        if replace:
+            store.drop_graph(batch.graph)
+        store.add_quads(batch.quads)
+        store.add_quads(batch.provenance)
+
+    def prepare(self, files: list[Path], progress: Progress | None = None) -> IngestOutcome:
+        """Read, resolve and check files without writing anything (``cooplink validate``)."""
+        outcome = IngestOutcome()
+        pipeline = self.pipeline()
+        for path in files:
+            try:
+                batch = pipeline.prepare(path, progress)
+            except UnreadableInput as exc:
+                outcome.unreadable.append((path.name, exc.reason))
+                continue
+            outcome.reports.append(batch.report)
+        return outcome
+
+    def ingest(
+        self, files: list[Path], *, replace: bool = False, progress: Progress | None = None
+    ) -> IngestOutcome:
+        """Add (or with ``replace`` swap) each file's named graph; write a JSON report."""
+        progress = progress or NullProgress()
+        outcome = IngestOutcome()
+        pipeline = self.pipeline()
+        batches: list[SourceBatch] = []
+        for path in files:
+            try:
+                batch = pipeline.prepare(path, progress)
+            except UnreadableInput as exc:
+                outcome.unreadable.append((path.name, exc.reason))
+                continue
+            outcome.reports.append(batch.report)
+            if batch.report.records_landed:
+                batches.append(batch)
+        if batches:
+            self.ensure_base(progress)
+            with self._new_generation(copy_current=True) as (gen, store):
+                for batch in progress.track(batches, "Écriture des graphes nommés"):
+                    self._write_batch(store, batch, replace=replace)
+                outcome.generation = gen.id
+        outcome.report_path = self._write_report(outcome)
+        return outcome
+
+    def _write_report(self, outcome: IngestOutcome) -> Path:
+        self.datadir.reports_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        path = self.datadir.reports_dir / f"ingest-{stamp}.json"
+        path.write_text(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2), "utf-8")
+        return path
+
+    def require_store(self) -> None:
+        if not self.datadir.exists():
+            raise NoStore(f"aucun graphe dans {self.datadir.root}")
