@@ -26,10 +26,17 @@ from graph.datadir import DataDir, Generation
 from graph.namespaces import CL, UriMinter
 from graph.store import OxigraphStore, QueryOutcome
 from ingest.errors import UnreadableInput
-from ingest.pipeline import IngestReport, Pipeline, SourceBatch, context_index
+from ingest.pipeline import (
+    ContextLookup,
+    IngestReport,
+    Pipeline,
+    SourceBatch,
+    context_index,
+    index_lookup,
+)
 from ingest.reference import ReferenceData
 from ingest.resolver import Resolver
-from ingest.validation import ontology_path
+from ingest.validation import Shapes, ontology_path
 
 ONTOLOGY_FILES = ("cooplink.ttl",)
 SHAPES_FILE = "shapes.ttl"
@@ -75,6 +82,8 @@ class KnowledgeBase:
         self._reference: ReferenceData | None = None
         self._resolver: Resolver | None = None
         self._context: dict[str, list[tuple[str, str]]] | None = None
+        self._ref_quads: list[ox.Quad] | None = None
+        self._shapes_cache: Shapes | None = None
         self._store: OxigraphStore | None = None
         self._store_generation: str | None = None
 
@@ -92,23 +101,54 @@ class KnowledgeBase:
         return self._resolver
 
     def _reference_quads(self) -> list[ox.Quad]:
-        from ingest.reference_graph import reference_quads
+        # Made once per KnowledgeBase: both the reference graph and the SHACL context need it.
+        if self._ref_quads is None:
+            from ingest.reference_graph import reference_quads
 
-        return list(reference_quads(self.reference, ox.NamedNode(self.minter.graph("reference"))))
+            graph = ox.NamedNode(self.minter.graph("reference"))
+            self._ref_quads = list(reference_quads(self.reference, graph))
+        return self._ref_quads
 
-    def _context_index(self) -> dict[str, list[tuple[str, str]]]:
+    def _context_lookup(self) -> ContextLookup:
+        """Types and schemes of the entities a batch points to, for SHACL ``sh:class``.
+
+        With a built store they are read from it (a few ms); on an empty data dir they come
+        from the reference data generated in memory (a few seconds, once)."""
+        if self.datadir.exists():
+            store = self.store()
+            graph = self.minter.graph("reference")
+
+            def from_store(uris: set[str]) -> Iterator[tuple[str, str, str]]:
+                ordered = sorted(uris)
+                for start in range(0, len(ordered), 500):
+                    values = " ".join(f"<{u}>" for u in ordered[start : start + 500])
+                    rows = store.query(
+                        f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} "
+                        f"GRAPH <{graph}> {{ ?s ?p ?o }} "
+                        "FILTER(?p IN (rdf:type, skos:inScheme) && isIRI(?o)) }"
+                    ).rows()
+                    for row in rows:
+                        yield str(row["s"]), str(row["p"]), str(row["o"])
+
+            return from_store
         if self._context is None:
             self._context = context_index(self._reference_quads())
-        return self._context
+        return index_lookup(self._context)
 
     def pipeline(self) -> Pipeline:
         return Pipeline(
             self.resolver,
             self.minter,
-            self._context_index(),
+            self._context_lookup(),
             check_shapes=self.settings.validate_shapes,
             max_description_chars=self.settings.max_description_chars,
+            shapes=self._shapes(),
         )
+
+    def _shapes(self) -> Shapes:
+        if self._shapes_cache is None:
+            self._shapes_cache = Shapes.load()
+        return self._shapes_cache
 
     # ---------------------------------------------------------------- reading
     def store(self) -> OxigraphStore:
@@ -151,12 +191,14 @@ class KnowledgeBase:
             try:
                 if copy_current and current is not None:
                     shutil.rmtree(gen.store_path, ignore_errors=True)
-                    OxigraphStore(current.store_path, read_only=True).backup(gen.store_path)
+                    source = OxigraphStore(current.store_path, read_only=True)
+                    source.backup(gen.store_path)
+                    source.close()
                 store = OxigraphStore(gen.store_path)
                 yield gen, store
                 store.flush()
                 gen.write_manifest(self._manifest_for(store, gen, current))
-                del store
+                store.close()
                 self.datadir.publish(gen)
             except BaseException:
                 shutil.rmtree(gen.path, ignore_errors=True)

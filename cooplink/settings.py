@@ -55,6 +55,26 @@ class Settings(BaseSettings):
         description="Nombre de versions du store conservées sur disque après une reconstruction. "
         "How many store generations are kept on disk after a rebuild.",
     )
+    sparql_timeout: float = Field(
+        30.0,
+        description="Durée maximale d'une requête SPARQL en secondes ; au-delà, réponse 503 et le "
+        "processus de requête est relancé. Time limit of one SPARQL query, in seconds.",
+    )
+    sparql_max_rows: int = Field(
+        100_000,
+        description="Nombre maximal de lignes (ou de triplets) renvoyés par une requête SPARQL ; "
+        "l'en-tête X-SPARQL-MaxRows signale la troncature. Result-row cap of one SPARQL query.",
+    )
+    sparql_allowed_services: list[str] = Field(
+        [],
+        description="Points d'accès SPARQL distants autorisés dans SERVICE (liste JSON d'URL) ; "
+        "vide : SERVICE refusé. Remote endpoints a query may call with SERVICE (JSON list).",
+    )
+    sparql_workers: int = Field(
+        2,
+        description="Nombre de processus qui exécutent les requêtes SPARQL du point d'accès. "
+        "Number of worker processes evaluating SPARQL endpoint queries.",
+    )
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the CLI flags that were actually given (``None`` means not given)."""

@@ -147,8 +147,10 @@ class UriMinter:
     def graph(self, name: str) -> str:
         return self._u("graph", slugify(name))
 
-    def import_activity(self, graph_name: str, sha256: str) -> str:
-        return self._u("provenance", slugify(graph_name), sha256[:16])
+    def import_activity(self, graph: str, sha256: str) -> str:
+        """The import of one file into one named graph (``graph`` is a name or a graph URI)."""
+        name = graph.rstrip("/").rsplit("/", 1)[-1]
+        return self._u("provenance", slugify(name), sha256[:16])
 
     def source_file(self, sha256: str) -> str:
         return self._u("source", sha256[:16])

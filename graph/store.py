@@ -206,6 +206,15 @@ class OxigraphStore:
         if not self.read_only and self.path is not None:
             self._store.flush()
 
+    def close(self) -> None:
+        """Release the RocksDB handle now.
+
+        A read-write handle still alive after a swap may compact and delete files that a
+        read-only reader of the same folder is about to open, so writers close before
+        publishing.  pyoxigraph has no explicit close: dropping the last reference does it."""
+        self.flush()
+        self._store = None  # type: ignore[assignment]
+
     def backup(self, target: Path) -> None:
         """Copy the whole store to ``target`` (RocksDB checkpoint: hard links, cheap)."""
         self._store.backup(str(target))

@@ -1,0 +1,25 @@
+"""Session fixtures shared by the suite: the reference data and a small built knowledge base
+are made once per session (building is the slow part)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cooplink.knowledge_base import KnowledgeBase
+from cooplink.settings import Settings
+
+#: Size of the default dataset built for tests: big enough for every example query and facet
+#: to have answers, small enough to build in seconds.
+TEST_PROJECTS = 1500
+
+
+@pytest.fixture(scope="session")
+def built_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]:
+    """A KnowledgeBase over a temporary data dir holding the default dataset at test scale."""
+    data_dir: Path = tmp_path_factory.mktemp("var")
+    kb = KnowledgeBase(Settings(data_dir=data_dir, projects=TEST_PROJECTS, seed=42))
+    kb.build()
+    yield kb
