@@ -1,0 +1,252 @@
+"""Phrase banks and the writer that turns them into project titles and descriptions.
+
+The banks live in ``ingest/phrases/``: ``common.json`` (French generic templates and
+vocabulary), one ``theme-<slug>.json`` per theme (its vocabulary, DAC sectors and
+theme-specific sentences), ``en.json`` and ``es.json`` (smaller banks for the few descriptions
+written in English or Spanish).  A description is assembled part by part — context,
+objective, activities, beneficiaries, actors, results, sustainability — each sentence drawn
+either from the theme's own sentences or from a generic template filled with the theme's
+vocabulary, so that the same theme is told with many different words (the semantic search
+built on these texts must not be solvable by keyword overlap alone).
+
+Template syntax: ``{slot}`` is replaced by a value of the sentence's theme vocabulary, then
+of the language's generic vocabulary, then of the project variables; ``{Slot}`` capitalises
+it; ``{slot2}`` draws a second value different from the first; ``{n:a-b}`` draws an integer.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.names import protect, tidy_french, unprotect
+
+PHRASES_DIR = Path(__file__).parent / "phrases"
+
+#: The parts of a description, in reading order.
+PARTS = ("context", "objective", "activity", "beneficiary", "actors", "result", "sustainability")
+
+_SLOT = re.compile(r"\{([A-Za-z_]+?)(\d?)(?::(\d+)-(\d+))?\}")
+_THOUSANDS = {"fr": "\u202f", "en": ",", "es": "."}
+
+
+@dataclass(frozen=True)
+class ThemePhrases:
+    """One theme in one language: its vocabulary and its own sentences per part."""
+
+    slug: str
+    vocab: Mapping[str, tuple[str, ...]]
+    parts: Mapping[str, tuple[str, ...]]
+    weight: float = 1.0
+    sectors: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LanguageBank:
+    """The generic templates and vocabulary of one language, plus its themes."""
+
+    lang: str
+    vocab: Mapping[str, tuple[str, ...]]
+    parts: Mapping[str, tuple[str, ...]]  # PARTS + "title"
+    themes: Mapping[str, ThemePhrases]
+
+
+def _theme_from(slug: str, data: dict[str, Any]) -> ThemePhrases:
+    return ThemePhrases(
+        slug=slug,
+        vocab={k: tuple(v) for k, v in data.get("vocab", {}).items()},
+        parts={p: tuple(data[p]) for p in (*PARTS, "title") if p in data},
+        weight=float(data.get("weight", 1.0)),
+        sectors=tuple(data.get("sectors", ())),
+        related=tuple(data.get("related", ())),
+    )
+
+
+@dataclass(frozen=True)
+class PhraseBank:
+    """All languages' banks, read from the package's ``phrases`` folder."""
+
+    languages: Mapping[str, LanguageBank]
+
+    @classmethod
+    def load(cls, directory: Path = PHRASES_DIR) -> PhraseBank:
+        """Read ``common.json``, every ``theme-*.json``, ``en.json`` and ``es.json``."""
+        common = json.loads((directory / "common.json").read_text(encoding="utf-8"))
+        themes = {}
+        for path in sorted(directory.glob("theme-*.json")):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            themes[data["slug"]] = _theme_from(data["slug"], data)
+        languages = {"fr": _language("fr", common, themes)}
+        for lang in ("en", "es"):
+            data = json.loads((directory / f"{lang}.json").read_text(encoding="utf-8"))
+            foreign = {slug: _theme_from(slug, t) for slug, t in data["themes"].items()}
+            languages[lang] = _language(lang, data, foreign)
+        return cls(languages)
+
+    @property
+    def themes(self) -> Mapping[str, ThemePhrases]:
+        """The French themes (the reference set: weights, sectors, related themes)."""
+        return self.languages["fr"].themes
+
+
+def _language(lang: str, data: dict[str, Any], themes: dict[str, ThemePhrases]) -> LanguageBank:
+    vocab = {k: tuple(v) for k, v in data.get("vocab", {}).items()}
+    parts = {p: tuple(data[p]) for p in (*PARTS, "title") if p in data}
+    return LanguageBank(lang, vocab, parts, themes)
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _format_number(value: int, lang: str) -> str:
+    # Large counts are rounded the way project documents round them (« 12 000 habitants »).
+    if value >= 10_000:
+        value = round(value, -3)
+    elif value >= 1_000:
+        value = round(value, -2)
+    elif value >= 200:
+        value = round(value, -1)
+    digits = f"{value:,}"
+    return digits.replace(",", _THOUSANDS.get(lang, ","))
+
+
+class DescriptionWriter:
+    """Writes titles and descriptions from a :class:`PhraseBank` with one random generator."""
+
+    def __init__(self, bank: PhraseBank, rng: random.Random) -> None:
+        self._bank = bank
+        self._rng = rng
+
+    def title(self, lang: str, theme: str, variables: Mapping[str, str]) -> str:
+        """A project title about ``theme`` in ``lang``."""
+        language = self._bank.languages[lang]
+        specific = language.themes[theme].parts.get("title", ())
+        pool = specific if specific and self._rng.random() < 0.35 else language.parts["title"]
+        text = self._fill(self._rng.choice(pool), language, theme, variables, {})
+        return self._finish(text, lang, sentence=False)
+
+    def description(
+        self,
+        lang: str,
+        themes: Sequence[str],
+        variables: Mapping[str, str],
+        min_words: int = 40,
+        max_words: int = 150,
+    ) -> str:
+        """A description of a project about ``themes`` (first = main) in ``lang``.
+
+        Secondary themes get at least one sentence each, so a multi-theme project reads as
+        a blend; the length stays within ``[min_words, max_words]``.
+        """
+        rng = self._rng
+        language = self._bank.languages[lang]
+        plan = ["context", "objective", *["activity"] * rng.randint(1, 3)]
+        plan += [p for p, prob in (("beneficiary", 0.75), ("actors", 0.5), ("result", 0.8),
+                                   ("sustainability", 0.45)) if rng.random() < prob]
+        sentence_themes = [themes[0] if rng.random() < 0.7 else rng.choice(themes) for _ in plan]
+        for i, extra in enumerate(themes[1:]):
+            if extra not in sentence_themes:  # blend: each secondary theme shows up at least once
+                slot = min(2 + i, len(plan) - 1)
+                sentence_themes[slot] = extra
+        used_templates: set[str] = set()
+        used_values: dict[str, set[str]] = {}
+        sentences = [
+            self._sentence(language, part, theme, variables, used_templates, used_values)
+            for part, theme in zip(plan, sentence_themes, strict=True)
+        ]
+        counts = [len(s.split()) for s in sentences]
+        target = rng.randint(max(min_words + 5, 55), max_words)
+        # Drop optional sentences (latest first) while the text is longer than its target.
+        optional = ("sustainability", "actors", "beneficiary", "activity", "result")
+        while sum(counts) > target:
+            total = sum(counts)
+            drop = next((i for p in optional for i in range(len(plan) - 1, 1, -1)
+                         if plan[i] == p and total - counts[i] >= min_words), None)
+            if drop is None:
+                break
+            del plan[drop], sentences[drop], counts[drop]
+        for _ in range(10):
+            if sum(counts) >= min_words:
+                break
+            part = rng.choice(("activity", "result", "beneficiary"))
+            extra = self._sentence(language, part, themes[0], variables, used_templates,
+                                   used_values)
+            sentences.insert(len(sentences) - 1, extra)
+            counts.append(len(extra.split()))
+        text = " ".join(sentences)
+        if sum(counts) > max_words:  # last resort, not reached with the shipped banks
+            text = " ".join(text.split()[:max_words]).rstrip(",;:") + "."
+        return text
+
+    def _sentence(
+        self,
+        language: LanguageBank,
+        part: str,
+        theme: str,
+        variables: Mapping[str, str],
+        used_templates: set[str],
+        used_values: dict[str, set[str]],
+    ) -> str:
+        rng = self._rng
+        specific = language.themes[theme].parts.get(part, ())
+        generic = language.parts.get(part, ())
+        # A theme's own sentences are favoured, but in proportion to how many it has, so that a
+        # small bank does not repeat the same sentence in most of the theme's descriptions.
+        share = min(0.45, 0.1 * len(specific))
+        for _ in range(8):
+            pool = specific if specific and (not generic or rng.random() < share) else generic
+            template = rng.choice(pool)
+            if template not in used_templates:
+                break
+        used_templates.add(template)
+        text = self._fill(template, language, theme, variables, used_values)
+        return self._finish(text, language.lang, sentence=True)
+
+    def _fill(
+        self,
+        template: str,
+        language: LanguageBank,
+        theme: str,
+        variables: Mapping[str, str],
+        used: dict[str, set[str]],
+    ) -> str:
+        theme_vocab = language.themes[theme].vocab
+        rng = self._rng
+
+        def replace(match: re.Match[str]) -> str:
+            name, digit, low, high = match.groups()
+            key = name.lower()
+            if low is not None:
+                value = _format_number(rng.randint(int(low), int(high)), language.lang)
+            elif key in theme_vocab or key in language.vocab:
+                options = theme_vocab.get(key) or language.vocab[key]
+                seen = used.setdefault(key, set())
+                fresh = [o for o in options if o not in seen] or list(options)
+                value = rng.choice(fresh)
+                seen.add(value)
+                value = _SLOT.sub(replace, value)  # vocabulary may hold slots: {n:3-12} forages
+            elif key + digit in variables:  # {localite2} is its own variable
+                value = protect(variables[key + digit])
+            else:
+                raise KeyError(f"gabarit « {template} » : variable inconnue {{{name}}}")
+            return _capitalise(value) if name[0].isupper() else value
+
+        return _SLOT.sub(replace, template)
+
+    @staticmethod
+    def _finish(text: str, lang: str, sentence: bool) -> str:
+        if lang == "fr":
+            text = tidy_french(text)
+        elif lang == "es":
+            text = re.sub(r"\bde el ", "del ", re.sub(r"\ba el ", "al ", text))
+        text = unprotect(text)
+        return _capitalise(text) if sentence else text
+
+
