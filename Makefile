@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(or $(COOPLINK_DATA_DIR),var)
 
-.PHONY: run test install build lint typecheck bench clean
+.PHONY: run test install build lint typecheck bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ build: $(STAMP)
 run: build
 	$(VENV)/bin/cooplink serve --data-dir $(DATA_DIR)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(VENV)/bin/pytest
+
+# Headless Chromium for tests/test_sparql_browser.py (Debian package), installed only if absent.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cooplink ingest graph search_api tests bench scripts

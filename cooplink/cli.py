@@ -165,6 +165,41 @@ def sparql(
 
 
 @app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Texte recherché (vide : liste filtrée).")] = "",
+    data_dir: DataDirOpt = None,
+    country: Annotated[
+        list[str] | None, typer.Option("--country", help="Pays (code ISO, ex. SN), répétable.")
+    ] = None,
+    theme: Annotated[
+        list[str] | None, typer.Option("--theme", help="Thème (ex. sante), répétable.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Nombre de résultats.")] = 10,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Réponse JSON de l'API sur stdout.")
+    ] = False,
+) -> None:
+    """Rechercher des projets par le sens et les mots-clés."""
+    kb = _kb(data_dir)
+    try:
+        service = kb.search_service()
+        result = service.search(text, service.filters(country=country, theme=theme), limit=limit)
+    except CooplinkError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("score", "id", "projet", "collectivités", "pays", "années",
+                  title=f"{result['total']} résultat(s)", title_justify="left")
+    for r in result["results"]:
+        years = "–".join(str(y) for y in (r["start_year"], r["end_year"]) if y is not None)
+        table.add_row("" if r["score"] is None else f"{r['score']:.2f}", r["id"], r["title"],
+                      ", ".join(a["name"] for a in r["french_authorities"]),
+                      ", ".join(r["countries"]), years)
+    out.print(table)
+
+
+@app.command()
 def serve(
     data_dir: DataDirOpt = None,
     host: Annotated[str | None, typer.Option(help="Adresse d'écoute.")] = None,

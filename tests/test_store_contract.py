@@ -1,4 +1,8 @@
-"""One contract suite for every GraphStore implementation (the remote one joins later)."""
+"""One contract suite for every GraphStore implementation: pyoxigraph in memory and on disk, and
+the remote store talking SPARQL 1.1 Protocol to cooplink's own endpoint on a real uvicorn.
+
+Tests that write take ``writable_store``, which skips read-only implementations (the remote
+store declares ``read_only = True``) instead of expecting them to fail."""
 
 from __future__ import annotations
 
@@ -8,9 +12,15 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from fixtures_sparql import running_server
 
-from cooplink.errors import BadRequest
+from cooplink.errors import BadRequest, Forbidden
+from cooplink.knowledge_base import KnowledgeBase
+from cooplink.settings import Settings
+from graph.datadir import DataDir
+from graph.remote import RemoteStore
 from graph.store import GraphStore, OxigraphStore
+from search_api.app import create_app
 
 G1 = "http://example.org/graph/one"
 G2 = "http://example.org/graph/two"
@@ -22,14 +32,45 @@ ex:ML rdfs:label "Mali"@fr .
 """
 
 
-@pytest.fixture(params=["memory", "disk"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
-    s = OxigraphStore(None) if request.param == "memory" else OxigraphStore(tmp_path / "ox")
+def _fill(s: OxigraphStore) -> OxigraphStore:
     s.load(DATA.encode(), "ttl", G1)
     s.add_quads([ox.Quad(ox.NamedNode("http://example.org/dakar"),
                          ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
                          ox.Literal("Dakar", language="fr"), ox.NamedNode(G2))])
-    yield s
+    return s
+
+
+@pytest.fixture(scope="module")
+def remote_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The contract data published in a data dir and served by cooplink on 127.0.0.1."""
+    datadir = DataDir(tmp_path_factory.mktemp("remote-var"))
+    gen = datadir.new_generation()
+    disk = _fill(OxigraphStore(gen.store_path))
+    disk.flush()
+    gen.write_manifest({"generation": gen.id, "triples": disk.triple_count()})
+    del disk
+    datadir.publish(gen)
+    app = create_app(KnowledgeBase(Settings(data_dir=datadir.root)))
+    with running_server(app) as url:
+        yield url + "/sparql"
+    app.state.query_runner.close()
+
+
+@pytest.fixture(params=["memory", "disk", "remote"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    if request.param == "remote":
+        yield RemoteStore(request.getfixturevalue("remote_endpoint"))
+        return
+    s = OxigraphStore(None) if request.param == "memory" else OxigraphStore(tmp_path / "ox")
+    yield _fill(s)
+
+
+@pytest.fixture
+def writable_store(store: GraphStore) -> GraphStore:
+    """``store`` when it accepts writes; read-only implementations skip the test."""
+    if getattr(store, "read_only", False):
+        pytest.skip(f"{type(store).__name__} est en lecture seule")
+    return store
 
 
 def test_is_a_graph_store(store: GraphStore) -> None:
@@ -50,9 +91,21 @@ def test_named_graphs_and_counts(store: GraphStore) -> None:
     assert store.named_graphs() == [G1, G2]
     assert store.triple_count() == 4
     assert store.triple_count(G2) == 1
-    store.drop_graph(G2)
-    assert store.named_graphs() == [G1]
-    assert store.triple_count() == 3
+
+
+def test_dropping_a_graph(writable_store: GraphStore) -> None:
+    writable_store.drop_graph(G2)
+    assert writable_store.named_graphs() == [G1]
+    assert writable_store.triple_count() == 3
+
+
+def test_a_read_only_store_refuses_writes_with_a_clear_error(store: GraphStore) -> None:
+    if not getattr(store, "read_only", False):
+        pytest.skip("store modifiable")
+    with pytest.raises(Forbidden, match="lecture seule"):
+        store.drop_graph(G2)
+    with pytest.raises(Forbidden):
+        store.load(DATA.encode(), "ttl", G1)
 
 
 def test_select_serialises_in_every_result_format(store: GraphStore) -> None:
@@ -64,12 +117,21 @@ def test_select_serialises_in_every_result_format(store: GraphStore) -> None:
     assert b"<sparql" in store.query(q).serialize("xml")
 
 
-def test_construct_serialises_as_rdf_and_accents_survive(store: GraphStore) -> None:
+def test_construct_serialises_as_rdf(store: GraphStore) -> None:
     out = store.query("CONSTRUCT { ?s rdfs:label ?l } WHERE { ?s rdfs:label ?l }").serialize("ttl")
     assert "Montreuil" in out.decode("utf-8")
-    store.load('<http://example.org/x> <http://example.org/p> "Sénégal, Côte d’Ivoire" .'.encode(),
-               "nt", G1)
-    rows = store.query("SELECT ?o WHERE { <http://example.org/x> ?p ?o }").rows()
+
+
+def test_accents_survive_a_round_trip(store: GraphStore) -> None:
+    rows = store.query('SELECT ?o WHERE { BIND("Sénégal, Côte d’Ivoire"@fr AS ?o) }').rows()
+    assert rows == [{"o": "Sénégal, Côte d’Ivoire"}]
+
+
+def test_loaded_accents_survive(writable_store: GraphStore) -> None:
+    writable_store.load(
+        '<http://example.org/x> <http://example.org/p> "Sénégal, Côte d’Ivoire" .'.encode(),
+        "nt", G1)
+    rows = writable_store.query("SELECT ?o WHERE { <http://example.org/x> ?p ?o }").rows()
     assert rows == [{"o": "Sénégal, Côte d’Ivoire"}]
 
 

@@ -1,0 +1,317 @@
+"""Search benchmark (issue 4, §5): prints one JSON document.
+
+Usage::
+
+    .venv/bin/python bench/search.py --data-dir var                  # everything
+    .venv/bin/python bench/search.py --data-dir var --ann-count 200000 --skip-build
+
+Measured, in one run, on a built data directory (``cooplink build``):
+
+* ``query``: query-embedding time and FAISS search time per query (1 thread, p50/p95);
+* ``http``: end-to-end ``GET /api/search`` p50/p95 against a real ``cooplink serve`` process,
+  for 200 distinct queries without filters and 200 with filters (no query repeats, so the
+  server's query-vector cache never helps), then requests/s with 16 concurrent clients, and the
+  server's resident memory;
+* ``build``: search-index build throughput (empty embedding cache) against the encoder's raw
+  passage throughput on the same texts;
+* ``ann``: HNSW against exact search over clustered random unit vectors (1,000,000 by default):
+  recall@10 and p50/p95 latency;
+* ``quality``: the French check (MRR@10 per kind and mode) and the corpus report.
+
+Targets (issue 4): HTTP p50 ≤ 1.3 × (embedding + FAISS); ≥ 50 requests/s with 16 clients;
+build ≥ 0.8 × raw encode throughput; 1 M vectors p50 < 20 ms at recall@10 ≥ 0.95; RSS ≤ 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cooplink.knowledge_base import KnowledgeBase  # noqa: E402
+from cooplink.settings import Settings  # noqa: E402
+from search_api.evaluation import (  # noqa: E402
+    check_service,
+    corpus_queries,
+    corpus_report,
+    evaluate,
+    load_check,
+)
+from search_api.search import SearchService  # noqa: E402
+from search_api.search_index import write_search_index  # noqa: E402
+from search_api.vector_index import ExactIndex, HnswIndex  # noqa: E402
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50 and p95 in milliseconds of durations given in seconds."""
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"p50_ms": round(pick(0.5) * 1000, 2), "p95_ms": round(pick(0.95) * 1000, 2)}
+
+
+def query_pool(service: SearchService, n: int) -> list[str]:
+    """``n`` distinct, varied queries: corpus known-item (short and sentence), paraphrases."""
+    seen: dict[str, None] = {}
+    check_dir = ROOT / "bench" / "french_check"
+    sources: list[list[str]] = []
+    if check_dir.exists():
+        sources.append([q["text"] for q in load_check(check_dir)[1]])
+    for seed in range(20):
+        labelled = corpus_queries(service, seed=seed, n=60)
+        sources.append([t for t, _ in labelled["theme"] + labelled["short"] + labelled["sentence"]])
+        if sum(len(s) for s in sources) > 3 * n:
+            break
+    for texts in zip(*sources, strict=False):  # interleave kinds
+        for text in texts:
+            seen.setdefault(" ".join(text.split()), None)
+    for texts in sources:
+        for text in texts:
+            seen.setdefault(" ".join(text.split()), None)
+    return list(seen)[:n]
+
+
+def bench_query(service: SearchService, queries: list[str]) -> dict[str, Any]:
+    """Embedding and FAISS time per query, and the whole search without HTTP."""
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    embed, search, core = [], [], []
+    index = service.index
+    for text in queries:
+        started = time.perf_counter()
+        vector = index.encoder.encode_queries([text])
+        embed.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        index.vectors.search(vector, 10)
+        search.append(time.perf_counter() - started)
+    fresh = SearchService(index, service.weights)  # empty query-vector cache
+    for text in queries:
+        started = time.perf_counter()
+        fresh.search(text, limit=20)
+        core.append(time.perf_counter() - started)
+    return {"queries": len(queries), "embedding": percentiles(embed), "faiss": percentiles(search),
+            "search_without_http": percentiles(core), "index": index.vectors.kind,
+            "vectors": len(index.vectors)}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_http(service: SearchService, data_dir: Path, queries: list[str],
+               filters: list[dict[str, str]], clients: int, seconds: float) -> dict[str, Any]:
+    """Latency and throughput of a real server process, and its resident memory.
+
+    Each HTTP request is preceded by the same query's embedding and FAISS search in this
+    process, so the ratio compares timings taken under the same load (the machine may be
+    shared)."""
+    import faiss
+    import psutil
+
+    port = _free_port()
+    env = {**os.environ, "COOPLINK_DATA_DIR": str(data_dir)}
+    server = subprocess.Popen([sys.executable, "-m", "cooplink.cli", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = time.perf_counter()
+        with httpx.Client(base_url=base, timeout=120) as client:
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            ready = time.perf_counter() - started
+            client.get("/api/search", params={"q": "échauffement du modèle"})  # loads the index
+            half = len(queries) // 2
+            plain, filtered, embed, search = [], [], [], []
+            faiss.omp_set_num_threads(1)
+            for text in queries[:half]:
+                t0 = time.perf_counter()
+                vector = service.index.encoder.encode_queries([text])
+                embed.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                service.index.vectors.search(vector, 10)
+                search.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                assert client.get("/api/search", params={"q": text}).status_code == 200
+                plain.append(time.perf_counter() - t0)
+            for i, text in enumerate(queries[half:]):
+                t0 = time.perf_counter()
+                params = {"q": text, **filters[i % len(filters)]}
+                assert client.get("/api/search", params=params).status_code == 200
+                filtered.append(time.perf_counter() - t0)
+        throughput = _throughput(base, queries, clients, seconds)
+        rss = psutil.Process(server.pid).memory_info().rss
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    budget = percentiles(embed)["p50_ms"] + percentiles(search)["p50_ms"]
+    return {"server_ready_s": round(ready, 1), "without_filters": percentiles(plain),
+            "with_filters": percentiles(filtered),
+            "same_period": {"embedding": percentiles(embed), "faiss": percentiles(search)},
+            "p50_over_embedding_plus_faiss": round(percentiles(plain)["p50_ms"] / budget, 2),
+            "throughput": throughput, "server_rss_mb": round(rss / 2**20)}
+
+
+def _throughput(base: str, queries: list[str], clients: int, seconds: float) -> dict[str, Any]:
+    """Requests/s of ``clients`` threads, each sending distinct queries for ``seconds``."""
+    counts = [0] * clients
+    errors = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def run(slot: int) -> None:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            i = slot
+            while time.perf_counter() < stop:
+                # Suffixing the round keeps every text new to the server's query cache.
+                text = f"{queries[i % len(queries)]} {i // len(queries)}"
+                ok = client.get("/api/search", params={"q": text}).status_code == 200
+                counts[slot] += ok
+                errors[slot] += not ok
+                i += clients
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(s,)) for s in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {"clients": clients, "seconds": round(elapsed, 1), "requests": sum(counts),
+            "errors": sum(errors), "requests_per_s": round(sum(counts) / elapsed, 1)}
+
+
+def bench_build(kb: KnowledgeBase, service: SearchService, docs: int) -> dict[str, Any]:
+    """Index build (empty cache) against raw encoding, on the same ``docs`` projects."""
+    chosen = service.index.docs[:docs] if docs else service.index.docs
+    encoder = kb.encoder(for_build=True)
+    texts = [chunk for d in chosen for chunk in d.chunks(kb.settings.search_chunk_words)]
+    started = time.perf_counter()
+    encoder.encode_passages(texts)
+    raw = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = kb.settings.model_copy(update={"search_cache_dir": Path(tmp) / "cache"})
+        started = time.perf_counter()
+        write_search_index(list(chosen), service.index.vocab, Path(tmp) / "search", None,
+                           encoder, settings)
+        built = time.perf_counter() - started
+    return {"documents": len(chosen), "passages": len(texts),
+            "raw_encode_passages_per_s": round(len(texts) / raw, 1),
+            "index_build_passages_per_s": round(len(texts) / built, 1),
+            "ratio": round(raw / built, 3),
+            "projected_default_dataset_s": round(built / len(chosen) * 13_000)}
+
+
+def clustered_vectors(n: int, dim: int, seed: int) -> np.ndarray:
+    """Unit vectors around 2,000 centres (sentence embeddings are clustered; uniform random
+    vectors make every neighbour equally far and HNSW recall meaningless)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(2000, dim)).astype(np.float32)
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        stop = min(n, start + 100_000)
+        block = centres[rng.integers(0, 2000, stop - start)]
+        block += rng.normal(scale=0.6, size=block.shape).astype(np.float32)
+        out[start:stop] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def bench_ann(count: int, dim: int, queries: int) -> dict[str, Any]:
+    """HNSW against exact search: build time, recall@10, latency (1 thread)."""
+    import faiss
+
+    data = clustered_vectors(count, dim, seed=0)
+    probe = clustered_vectors(queries, dim, seed=1)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    started = time.perf_counter()
+    hnsw = HnswIndex.build(data)
+    build = time.perf_counter() - started
+    exact = ExactIndex.build(data)
+    faiss.omp_set_num_threads(1)
+    timings: dict[str, list[float]] = {"exact": [], "hnsw": []}
+    found: dict[str, list[np.ndarray]] = {"exact": [], "hnsw": []}
+    for name, index in (("exact", exact), ("hnsw", hnsw)):
+        for row in probe:
+            t0 = time.perf_counter()
+            _, ids = index.search(row[None, :], 10)
+            timings[name].append(time.perf_counter() - t0)
+            found[name].append(ids[0])
+    recall = statistics.fmean(len(set(a) & set(b)) / 10
+                              for a, b in zip(found["exact"], found["hnsw"], strict=True))
+    return {"vectors": count, "dimension": dim, "queries": queries, "params": hnsw.params,
+            "hnsw_build_s": round(build, 1), "recall@10": round(recall, 4),
+            "exact": percentiles(timings["exact"]), "hnsw": percentiles(timings["hnsw"])}
+
+
+def bench_quality(kb: KnowledgeBase, service: SearchService) -> dict[str, Any]:
+    """The French check per kind and mode, and the corpus report."""
+    passages, queries = load_check(ROOT / "bench" / "french_check")
+    with tempfile.TemporaryDirectory() as tmp:
+        check = check_service(passages, service.index.encoder, Path(tmp) / "check", kb.settings,
+                              service.weights)
+        french = evaluate(check, queries)
+    return {"french_check": french, "corpus": corpus_report(service)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get(
+        "COOPLINK_DATA_DIR", "var")))
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--build-docs", type=int, default=500,
+                        help="projects re-indexed for the build measurement (0: all)")
+    parser.add_argument("--ann-count", type=int, default=1_000_000)
+    parser.add_argument("--ann-dim", type=int, default=384)
+    parser.add_argument("--skip", default="", help="comma list: query,http,build,ann,quality")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    skip = set(args.skip.split(","))
+
+    kb = KnowledgeBase(Settings(data_dir=args.data_dir))
+    service = kb.search_service()
+    report: dict[str, Any] = {"data_dir": str(args.data_dir), "projects": len(service.index),
+                              "model": service.index.manifest["model"], "cpus": os.cpu_count()}
+    pool = query_pool(service, 2 * args.queries)
+    if "query" not in skip:
+        report["query"] = bench_query(service, pool[: args.queries])
+    if "http" not in skip:
+        filters = [{"country": "SN"}, {"theme": "eau-assainissement"},
+                   {"country": "BF", "theme": "sante"}, {"authority_type": "commune",
+                                                         "start_year_min": "2015"}]
+        report["http"] = bench_http(service, args.data_dir, pool[: 2 * args.queries], filters,
+                                    args.clients, args.seconds)
+    if "build" not in skip:
+        report["build"] = bench_build(kb, service, args.build_docs)
+    if "ann" not in skip:
+        report["ann"] = bench_ann(args.ann_count, args.ann_dim, 200)
+    if "quality" not in skip:
+        report["quality"] = bench_quality(kb, service)
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n", "utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

