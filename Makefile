@@ -24,7 +24,7 @@ build: $(STAMP)
 run: build
 	$(VENV)/bin/cooplink serve --data-dir $(DATA_DIR)
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(VENV)/bin/pytest
 
 # Headless Chromium for tests/test_sparql_browser.py (Debian package), installed only if absent.

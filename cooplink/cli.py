@@ -87,8 +87,9 @@ def _print_outcome(outcome: IngestOutcome) -> None:
                 table.add_row(issue.location(), issue.reason)
             err.print(table)
         if report.warnings:
-            table = Table("emplacement", "avertissement", title="Avertissements",
-                          title_justify="left")
+            table = Table(
+                "emplacement", "avertissement", title="Avertissements", title_justify="left"
+            )
             for issue in report.warnings[:50]:
                 table.add_row(issue.location(), issue.reason)
             if len(report.warnings) > 50:
@@ -148,8 +149,9 @@ def sparql(
     """Exécuter une requête SPARQL sur le graphe (résultats sur stdout)."""
     kb = _kb(data_dir)
     text = query
-    if len(query) < 4096 and not query.lstrip().upper().startswith(("SELECT", "PREFIX", "ASK",
-                                                                    "CONSTRUCT", "DESCRIBE", "BASE")):
+    if len(query) < 4096 and not query.lstrip().upper().startswith(
+        ("SELECT", "PREFIX", "ASK", "CONSTRUCT", "DESCRIBE", "BASE")
+    ):
         path = Path(query)
         if path.is_file():
             text = path.read_text("utf-8")
@@ -189,13 +191,26 @@ def search(
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table("score", "id", "projet", "collectivités", "pays", "années",
-                  title=f"{result['total']} résultat(s)", title_justify="left")
+    table = Table(
+        "score",
+        "id",
+        "projet",
+        "collectivités",
+        "pays",
+        "années",
+        title=f"{result['total']} résultat(s)",
+        title_justify="left",
+    )
     for r in result["results"]:
         years = "–".join(str(y) for y in (r["start_year"], r["end_year"]) if y is not None)
-        table.add_row("" if r["score"] is None else f"{r['score']:.2f}", r["id"], r["title"],
-                      ", ".join(a["name"] for a in r["french_authorities"]),
-                      ", ".join(r["countries"]), years)
+        table.add_row(
+            "" if r["score"] is None else f"{r['score']:.2f}",
+            r["id"],
+            r["title"],
+            ", ".join(a["name"] for a in r["french_authorities"]),
+            ", ".join(r["countries"]),
+            years,
+        )
     out.print(table)
 
 

@@ -258,8 +258,9 @@ class KnowledgeBase:
         progress.step("Données de référence (COG 2026, pays, codes CAD, institutions)")
         store.add_quads(self._reference_quads())
 
-    def build(self, projects: int | None = None, seed: int | None = None,
-              progress: Progress | None = None) -> dict[str, Any]:
+    def build(
+        self, projects: int | None = None, seed: int | None = None, progress: Progress | None = None
+    ) -> dict[str, Any]:
         """Build the default dataset (reference data + synthetic corpus) as a new generation."""
         from ingest.default_dataset import synthetic_batch
         from ingest.synthetic import generate
@@ -353,20 +354,25 @@ class KnowledgeBase:
         threads = build_threads if for_build else s.search_threads
         key = (spec, threads)
         if key not in self._encoders:
-            self._encoders[key] = load_encoder(spec, threads=threads,
-                                               cache_dir=cache_root(s) / "models")
+            self._encoders[key] = load_encoder(
+                spec, threads=threads, cache_dir=cache_root(s) / "models"
+            )
         return self._encoders[key]
 
-    def _build_search(self, gen: Generation, store: OxigraphStore, previous: Generation | None,
-                      progress: Progress | None) -> dict[str, Any]:
+    def _build_search(
+        self,
+        gen: Generation,
+        store: OxigraphStore,
+        previous: Generation | None,
+        progress: Progress | None,
+    ) -> dict[str, Any]:
         from search_api.search_index import SearchIndex, build_search_index
         from search_api.sparql_functions import ProjectVectors
 
         previous_dir = previous.path / "search" if previous is not None else None
         encoder = self.encoder(for_build=True)
         folder = gen.path / "search"
-        manifest = build_search_index(store, folder, previous_dir, encoder, self.settings,
-                                      progress)
+        manifest = build_search_index(store, folder, previous_dir, encoder, self.settings, progress)
         if (folder / "manifest.json").exists():
             # one vector per project, memory-mapped by the SPARQL workers for cl:similarity
             index = SearchIndex.load(folder, encoder)
@@ -384,9 +390,11 @@ class KnowledgeBase:
             s = self.settings
             limit_threads(s.search_threads)
             index = SearchIndex.load(gen.path / "search", self.encoder())
-            weights = FusionWeights(keyword_short=s.search_keyword_weight_short,
-                                    keyword_sentence=s.search_keyword_weight_sentence,
-                                    relevance_cut=s.search_relevance_cut)
+            weights = FusionWeights(
+                keyword_short=s.search_keyword_weight_short,
+                keyword_sentence=s.search_keyword_weight_sentence,
+                relevance_cut=s.search_relevance_cut,
+            )
             self._search = SearchService(index, weights)
             self._search_generation = gen.id
         return self._search

@@ -14,10 +14,12 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress as RichBar,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
+)
+from rich.progress import (
+    Progress as RichBar,
 )
 
 T = TypeVar("T")

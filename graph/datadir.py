@@ -137,7 +137,11 @@ class DataDir:
         """Remove generations other than the current one and the ``keep - 1`` newest complete
         ones.  Incomplete leftovers of crashed builds (no manifest) older than a minute go too."""
         current = self.current()
-        gens = sorted(self.generations_dir.glob("*"), reverse=True) if self.generations_dir.exists() else []
+        gens = (
+            sorted(self.generations_dir.glob("*"), reverse=True)
+            if self.generations_dir.exists()
+            else []
+        )
         kept = 1
         removed: list[str] = []
         for path in gens:

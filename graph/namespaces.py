@@ -55,7 +55,6 @@ PREFIXES: dict[str, str] = {
 DEFAULT_BASE_URI = "http://127.0.0.1:8000"
 
 
-
 def sparql_prologue() -> str:
     """The PREFIX lines for every prefix in :data:`PREFIXES`."""
     return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())

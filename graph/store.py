@@ -178,9 +178,9 @@ class OxigraphStore:
             result = self._store.query(sparql, **kwargs)
         except SyntaxError as exc:
             raise BadRequest(f"requête SPARQL invalide : {exc}") from exc
-        variables = [v.value for v in result.variables] if isinstance(
-            result, ox.QuerySolutions
-        ) else []
+        variables = (
+            [v.value for v in result.variables] if isinstance(result, ox.QuerySolutions) else []
+        )
         return QueryOutcome(kind=_kind(result), result=result, variables=variables)
 
     def load(self, data: bytes, fmt: str, graph: str) -> None:
@@ -220,4 +220,4 @@ class OxigraphStore:
         self._store.backup(str(target))
 
     def dump(self, fmt: str = "nq") -> bytes:
-        return bytes(self._store.dump(format=GRAPH_FORMATS[fmt]))
+        return bytes(self._store.dump(format=GRAPH_FORMATS[fmt]) or b"")

@@ -20,8 +20,12 @@ from ingest.resolver import Resolver
 from ingest.synthetic import SyntheticCorpus
 
 SYNTHETIC_GRAPH = "synthetique"
-_ACTOR_KIND = {"Association": "association", "Universite": "universite", "Hopital": "hopital",
-               "Entreprise": "entreprise"}
+_ACTOR_KIND = {
+    "Association": "association",
+    "Universite": "universite",
+    "Hopital": "hopital",
+    "Entreprise": "entreprise",
+}
 
 
 def synthetic_batch(
@@ -53,7 +57,14 @@ def synthetic_batch(
         # same URI the resolver mints for an actor named in a project (slug of the name)
         ref = ResolvedRef(uri=minter.actor(actor.name), name=actor.name, resolved=True)
         extra = (
-            [ox.Quad(ox.NamedNode(ref.uri), cl("pays"), ox.NamedNode(minter.country(actor.country)), node_graph)]
+            [
+                ox.Quad(
+                    ox.NamedNode(ref.uri),
+                    cl("pays"),
+                    ox.NamedNode(minter.country(actor.country)),
+                    node_graph,
+                )
+            ]
             if actor.country
             else []
         )
@@ -68,11 +79,20 @@ def synthetic_batch(
 
     for record in progress.track(corpus.partnerships, "Jumelages et conventions"):
         french, _ = resolver.authority(record.french)
-        foreign = resolver.partner(record.foreign, [record.foreign.country] if record.foreign.country else [])
+        foreign = resolver.partner(
+            record.foreign, [record.foreign.country] if record.foreign.country else []
+        )
         quads += mapper.entity(
             foreign,
             "CollectiviteEtrangere",
-            [ox.Quad(ox.NamedNode(foreign.uri), cl("pays"), ox.NamedNode(minter.country(foreign.country)), node_graph)]
+            [
+                ox.Quad(
+                    ox.NamedNode(foreign.uri),
+                    cl("pays"),
+                    ox.NamedNode(minter.country(foreign.country)),
+                    node_graph,
+                )
+            ]
             if foreign.country
             else [],
             known=False,

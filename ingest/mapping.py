@@ -110,7 +110,9 @@ class Mapper:
         when = ox.Literal(self.info.started.isoformat(), datatype=ox.NamedNode(XSD + "dateTime"))
         return [
             ox.Quad(act, _TYPE, ox.NamedNode(PROV + "Activity"), g),
-            ox.Quad(act, _LABEL, ox.Literal(f"Import de {self.info.source_name}", language="fr"), g),
+            ox.Quad(
+                act, _LABEL, ox.Literal(f"Import de {self.info.source_name}", language="fr"), g
+            ),
             ox.Quad(act, ox.NamedNode(PROV + "used"), src, g),
             ox.Quad(act, ox.NamedNode(PROV + "startedAtTime"), when, g),
             ox.Quad(act, ox.NamedNode(PROV + "generated"), self.graph, g),
@@ -145,7 +147,11 @@ class Mapper:
         yield from extra
 
     def partnership(
-        self, french: ResolvedRef, foreign: ResolvedRef, kind: str | None = None, year: int | None = None
+        self,
+        french: ResolvedRef,
+        foreign: ResolvedRef,
+        kind: str | None = None,
+        year: int | None = None,
     ) -> tuple[ox.NamedNode, list[ox.Quad]]:
         uri = ox.NamedNode(self.minter.partnership(french.uri, foreign.uri))
         quads: list[ox.Quad] = []
@@ -158,7 +164,9 @@ class Mapper:
                 self._q(uri, _LABEL, _text(f"{french.name} – {foreign.name}", "fr")),
             ]
             if foreign.country:
-                quads.append(self._q(uri, cl("pays"), ox.NamedNode(self.minter.country(foreign.country))))
+                quads.append(
+                    self._q(uri, cl("pays"), ox.NamedNode(self.minter.country(foreign.country)))
+                )
             if self.info.synthetic:
                 quads.append(self._q(uri, cl("synthetique"), _TRUE))
         if kind == "jumelage":
@@ -198,7 +206,9 @@ class Mapper:
         ):
             if amount is not None:
                 out.append(q(node, cl(prop), _dec(amount)))
-        if any(a is not None for a in (raw.total_cost, raw.ministry_cofinancing, raw.authorities_share)):
+        if any(
+            a is not None for a in (raw.total_cost, raw.ministry_cofinancing, raw.authorities_share)
+        ):
             out.append(q(node, cl("devise"), ox.Literal(raw.currency)))
         for slug in p.themes:
             out.append(q(node, cl("theme"), ox.NamedNode(self.minter.theme(slug))))
@@ -214,7 +224,9 @@ class Mapper:
             out.append(q(node, cl("synthetique"), _TRUE))
         for fa in p.french_authorities:
             out.append(q(node, cl("collectiviteFrancaise"), ox.NamedNode(fa.uri)))
-            out += self.entity(fa, AUTHORITY_CLASS.get(fa.type or "autre", "CollectiviteTerritoriale"))
+            out += self.entity(
+                fa, AUTHORITY_CLASS.get(fa.type or "autre", "CollectiviteTerritoriale")
+            )
         for pa in p.partners:
             out.append(q(node, cl("partenaireEtranger"), ox.NamedNode(pa.uri)))
             extra = (

@@ -86,6 +86,12 @@ def source_graph_name(path: Path) -> str:
     return "source-" + slugify(path.name)
 
 
+def _subject(quad: ox.Quad) -> str:
+    """The subject's IRI or blank-node id (we never produce RDF-star triples as subjects)."""
+    subject = quad.subject
+    return str(subject) if isinstance(subject, ox.Triple) else subject.value
+
+
 def context_index(reference_quads: Iterable[ox.Quad]) -> dict[str, list[tuple[str, str]]]:
     """rdf:type / skos:inScheme facts of reference entities, keyed by subject URI.
 
@@ -94,7 +100,7 @@ def context_index(reference_quads: Iterable[ox.Quad]) -> dict[str, list[tuple[st
     index: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for quad in reference_quads:
         if quad.predicate.value in _CONTEXT_PREDICATES and isinstance(quad.object, ox.NamedNode):
-            index[quad.subject.value].append((quad.predicate.value, quad.object.value))
+            index[_subject(quad)].append((quad.predicate.value, quad.object.value))
     return dict(index)
 
 
@@ -203,7 +209,7 @@ class Pipeline:
         owner: dict[str, str] = {}
         for pid, quads in per_project.items():
             for quad in quads:
-                owner.setdefault(quad.subject.value, pid)
+                owner.setdefault(_subject(quad), pid)
         everything = [q for quads in per_project.values() for q in quads]
         if self.shapes is None:
             self.shapes = Shapes.load()
@@ -212,11 +218,11 @@ class Pipeline:
         for violation in violations:
             if violation.severity != "Violation":
                 continue
-            pid = owner.get(str(violation.focus_node))
-            if pid is None or pid not in per_project:
+            found = owner.get(str(violation.focus_node))
+            if found is None or found not in per_project:
                 continue
-            raw = by_id[pid].raw
-            per_project.pop(pid)
+            raw = by_id[found].raw
+            per_project.pop(found)
             report.rejected.append(
                 Issue(
                     file=name,
@@ -224,14 +230,19 @@ class Pipeline:
                     xpath=raw.xpath,
                     column=str(violation.path) if violation.path else None,
                     reason=f"forme SHACL non respectée : {violation.message_fr}",
-                    record=pid,
+                    record=found,
                 )
             )
 
 
 def _unresolved(projects: list[Project]) -> dict[str, list[str]]:
     """Names that the reference data did not know, for the report's summary."""
-    out: dict[str, set[str]] = {"collectivites": set(), "pays": set(), "themes": set(), "acteurs": set()}
+    out: dict[str, set[str]] = {
+        "collectivites": set(),
+        "pays": set(),
+        "themes": set(),
+        "acteurs": set(),
+    }
     for p in projects:
         out["collectivites"].update(a.name for a in p.french_authorities if not a.resolved)
         out["acteurs"].update(a.name for a, _ in p.actors if not a.resolved)
@@ -243,9 +254,9 @@ def _unresolved(projects: list[Project]) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-def read_checked(paths: list[Path], pipeline: Pipeline, progress: Progress | None = None) -> Iterator[
-    SourceBatch | tuple[Path, UnreadableInput]
-]:
+def read_checked(
+    paths: list[Path], pipeline: Pipeline, progress: Progress | None = None
+) -> Iterator[SourceBatch | tuple[Path, UnreadableInput]]:
     """Prepare each file; an unreadable file yields its error instead of stopping the others."""
     for path in paths:
         try:

@@ -80,8 +80,9 @@ def inner_products(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
     out = np.empty(len(rows), dtype=np.float32)
     if len(rows):
-        faiss.fvec_inner_products_ny(faiss.swig_ptr(out), faiss.swig_ptr(query),
-                                     faiss.swig_ptr(rows), rows.shape[1], len(rows))
+        faiss.fvec_inner_products_ny(  # type: ignore[attr-defined]
+            faiss.swig_ptr(out), faiss.swig_ptr(query), faiss.swig_ptr(rows), rows.shape[1],
+            len(rows))
     return out
 
 

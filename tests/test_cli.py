@@ -32,8 +32,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _count(data_dir: Path, where: str = "") -> int:
-    code, out, _ = cli("sparql", f"SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {{ ?p a cl:Projet {where} }}",
-                       "--data-dir", str(data_dir), "--format", "json")
+    code, out, _ = cli(
+        "sparql",
+        f"SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {{ ?p a cl:Projet {where} }}",
+        "--data-dir",
+        str(data_dir),
+        "--format",
+        "json",
+    )
     assert code == 0
     return int(json.loads(out)["results"]["bindings"][0]["n"]["value"])
 
@@ -41,8 +47,12 @@ def _count(data_dir: Path, where: str = "") -> int:
 def test_ingest_into_empty_dir_has_reference_data_but_no_synthetic_corpus(data_dir: Path) -> None:
     assert _count(data_dir) == 10
     assert _count(data_dir, ". ?p cl:synthetique true") == 0
-    code, out, _ = cli("sparql", "SELECT ?n WHERE { ?c cl:codeInsee \"93048\" ; rdfs:label ?n }",
-                       "--data-dir", str(data_dir))
+    code, out, _ = cli(
+        "sparql",
+        'SELECT ?n WHERE { ?c cl:codeInsee "93048" ; rdfs:label ?n }',
+        "--data-dir",
+        str(data_dir),
+    )
     assert code == 0 and "Montreuil" in out
 
 
@@ -71,7 +81,9 @@ def test_reingest_adds_nothing_new_and_replace_swaps_the_source_graph(
 
 
 def test_bad_rows_are_reported_with_location_and_good_rows_land(tmp_path: Path) -> None:
-    code, _, err = cli("ingest", str(DATA / "broken" / "bad_values.csv"), "--data-dir", str(tmp_path))
+    code, _, err = cli(
+        "ingest", str(DATA / "broken" / "bad_values.csv"), "--data-dir", str(tmp_path)
+    )
     assert code == 0
     assert "bad_values.csv:" in err and "colonne" in err
     report = json.loads(next((tmp_path / "reports").glob("*.json")).read_text("utf-8"))
@@ -84,7 +96,9 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert cli("ingest", str(DATA / "broken" / "garbage.bin"), "--data-dir", str(tmp_path))[0] == 2
     assert cli("ingest", str(DATA / "broken" / "empty.csv"), "--data-dir", str(tmp_path))[0] == 2
     assert cli("ingest", str(tmp_path / "absent.csv"), "--data-dir", str(tmp_path))[0] == 2
-    code, _, err = cli("ingest", str(DATA / "broken" / "header_only.csv"), "--data-dir", str(tmp_path))
+    code, _, err = cli(
+        "ingest", str(DATA / "broken" / "header_only.csv"), "--data-dir", str(tmp_path)
+    )
     assert code == 1
     assert "Traceback" not in err
 
@@ -100,8 +114,14 @@ def test_sparql_formats_and_errors(data_dir: Path) -> None:
     q = "SELECT ?id WHERE { ?p dcterms:identifier ?id } ORDER BY ?id LIMIT 2"
     code, out, _ = cli("sparql", q, "--data-dir", str(data_dir), "--format", "tsv")
     assert code == 0 and out.splitlines()[0] == "?id"
-    code, out, _ = cli("sparql", "CONSTRUCT { ?p a cl:Projet } WHERE { ?p a cl:Projet }",
-                       "--data-dir", str(data_dir), "--format", "ttl")
+    code, out, _ = cli(
+        "sparql",
+        "CONSTRUCT { ?p a cl:Projet } WHERE { ?p a cl:Projet }",
+        "--data-dir",
+        str(data_dir),
+        "--format",
+        "ttl",
+    )
     assert code == 0 and "Projet" in out
     code, _, err = cli("sparql", "SELECT ?x WHERE {", "--data-dir", str(data_dir))
     assert code == 1 and "invalide" in err and "Traceback" not in err

@@ -43,7 +43,9 @@ def test_kill_9_during_rebuild_keeps_previous_graph_served(tmp_path: Path) -> No
     env = dict(os.environ, COOPLINK_DATA_DIR=str(settings.data_dir))
     proc = subprocess.Popen(
         [sys.executable, "-m", "cooplink.cli", "build", "--projects", "3000", "--seed", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     half = _wait_for_new_generation(gens, known, proc)
     time.sleep(0.3)  # let it write a little more

@@ -25,7 +25,10 @@ def test_project_count_and_every_project_is_synthetic(built_kb: KnowledgeBase) -
 
 
 def test_generated_partners_and_partnerships_are_flagged_synthetic(built_kb: KnowledgeBase) -> None:
-    assert _n(built_kb, "?x a cl:CollectiviteEtrangere FILTER NOT EXISTS { ?x cl:synthetique true }") == 0
+    assert (
+        _n(built_kb, "?x a cl:CollectiviteEtrangere FILTER NOT EXISTS { ?x cl:synthetique true }")
+        == 0
+    )
     assert _n(built_kb, "?x a cl:Partenariat FILTER NOT EXISTS { ?x cl:synthetique true }") == 0
 
 
@@ -33,7 +36,9 @@ def test_french_authorities_are_real_cog_entities(built_kb: KnowledgeBase) -> No
     # every authority a project names resolves to the reference graph (real name and code)
     unresolved = _n(built_kb, "?p cl:collectiviteFrancaise ?x . ?x cl:nonResolu true")
     assert unresolved == 0
-    with_code = _n(built_kb, "?p cl:collectiviteFrancaise ?x . { ?x cl:codeInsee ?c } UNION { ?x cl:siren ?c }")
+    with_code = _n(
+        built_kb, "?p cl:collectiviteFrancaise ?x . { ?x cl:codeInsee ?c } UNION { ?x cl:siren ?c }"
+    )
     assert with_code == _n(built_kb, "?p cl:collectiviteFrancaise ?x")
     kinds = built_kb.query(
         "SELECT DISTINCT ?t WHERE { ?p cl:collectiviteFrancaise ?x . ?x a ?t }"

@@ -65,8 +65,10 @@ def _regenerate() -> None:
     kb = KnowledgeBase(Settings(data_dir=Path(tempfile.mkdtemp())))
     for case in CASES:
         graph = _graph_of(kb, case)
-        for prefix, ns in (("cl", "https://w3id.org/cooplink/def#"),
-                           ("dcterms", "http://purl.org/dc/terms/")):
+        for prefix, ns in (
+            ("cl", "https://w3id.org/cooplink/def#"),
+            ("dcterms", "http://purl.org/dc/terms/"),
+        ):
             graph.bind(prefix, ns)
         graph.serialize(case / "expected.ttl", format="turtle")
         print(f"wrote {case / 'expected.ttl'} ({len(graph)} triples)", file=sys.stderr)

@@ -29,14 +29,16 @@ def test_similarity_texts_are_found_in_calls_only() -> None:
     q = 'SELECT * { ?p rdfs:label "pas ici" BIND(cl:similarity(?p, "gestion de l\\"eau") AS ?s) }'
     assert calls_similarity(q)
     assert similarity_texts(q) == ['gestion de l"eau']
-    assert similarity_texts("SELECT * { ?s ?p \"x\" }") == []
+    assert similarity_texts('SELECT * { ?s ?p "x" }') == []
 
 
 def test_function_is_cosine_and_unbound_for_unknown_terms(tmp_path: object) -> None:
     vectors = np.array([[1.0, 0.0], [0.6, 0.8]], dtype=np.float32)
     projects = ProjectVectors(["http://x/a", "http://x/b"], vectors)
     fn = similarity_function(projects, {"texte": np.array([0.0, 1.0], dtype=np.float32)})
-    assert float(fn(ox.NamedNode("http://x/a"), ox.NamedNode("http://x/b")).value) == pytest.approx(0.6)
+    assert float(fn(ox.NamedNode("http://x/a"), ox.NamedNode("http://x/b")).value) == pytest.approx(
+        0.6
+    )
     assert float(fn(ox.NamedNode("http://x/b"), ox.Literal("texte")).value) == pytest.approx(0.8)
     assert fn(ox.NamedNode("http://x/zzz"), ox.Literal("texte")) is None
     assert fn(ox.NamedNode("http://x/a"), ox.Literal("jamais encodé")) is None
@@ -53,14 +55,23 @@ def test_similarity_ranks_waste_projects_first_in_process(built_kb: KnowledgeBas
 @pytest.mark.slow
 def test_similarity_works_at_the_endpoint(built_kb: KnowledgeBase) -> None:
     with TestClient(create_app(built_kb)) as client:
-        response = client.get("/sparql", params={"query": QUERY % "dechets"},
-                              headers={"Accept": "application/sparql-results+json"})
+        response = client.get(
+            "/sparql",
+            params={"query": QUERY % "dechets"},
+            headers={"Accept": "application/sparql-results+json"},
+        )
         assert response.status_code == 200, response.text
         rows = response.json()["results"]["bindings"]
         assert len(rows) == 5
         scores = [float(r["score"]["value"]) for r in rows]
         assert scores == sorted(scores, reverse=True)
-        pair = client.get("/sparql", params={"query": (
-            "SELECT ?s WHERE { ?p a cl:Projet . BIND(cl:similarity(?p, ?p) AS ?s) } LIMIT 1")},
-            headers={"Accept": "application/sparql-results+json"}).json()
+        pair = client.get(
+            "/sparql",
+            params={
+                "query": (
+                    "SELECT ?s WHERE { ?p a cl:Projet . BIND(cl:similarity(?p, ?p) AS ?s) } LIMIT 1"
+                )
+            },
+            headers={"Accept": "application/sparql-results+json"},
+        ).json()
         assert float(pair["results"]["bindings"][0]["s"]["value"]) == pytest.approx(1.0, abs=1e-3)

@@ -34,9 +34,16 @@ ex:ML rdfs:label "Mali"@fr .
 
 def _fill(s: OxigraphStore) -> OxigraphStore:
     s.load(DATA.encode(), "ttl", G1)
-    s.add_quads([ox.Quad(ox.NamedNode("http://example.org/dakar"),
-                         ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
-                         ox.Literal("Dakar", language="fr"), ox.NamedNode(G2))])
+    s.add_quads(
+        [
+            ox.Quad(
+                ox.NamedNode("http://example.org/dakar"),
+                ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                ox.Literal("Dakar", language="fr"),
+                ox.NamedNode(G2),
+            )
+        ]
+    )
     return s
 
 
@@ -109,9 +116,11 @@ def test_a_read_only_store_refuses_writes_with_a_clear_error(store: GraphStore) 
 
 
 def test_select_serialises_in_every_result_format(store: GraphStore) -> None:
-    q = "SELECT ?s WHERE { ?s rdfs:label \"Mali\"@fr }"
-    assert json.loads(store.query(q).serialize("json"))["results"]["bindings"][0]["s"]["value"] \
+    q = 'SELECT ?s WHERE { ?s rdfs:label "Mali"@fr }'
+    assert (
+        json.loads(store.query(q).serialize("json"))["results"]["bindings"][0]["s"]["value"]
         == "http://example.org/ML"
+    )
     assert store.query(q).serialize("csv").decode().splitlines() == ["s", "http://example.org/ML"]
     assert b"<http://example.org/ML>" in store.query(q).serialize("tsv")
     assert b"<sparql" in store.query(q).serialize("xml")
@@ -130,13 +139,15 @@ def test_accents_survive_a_round_trip(store: GraphStore) -> None:
 def test_loaded_accents_survive(writable_store: GraphStore) -> None:
     writable_store.load(
         '<http://example.org/x> <http://example.org/p> "Sénégal, Côte d’Ivoire" .'.encode(),
-        "nt", G1)
+        "nt",
+        G1,
+    )
     rows = writable_store.query("SELECT ?o WHERE { <http://example.org/x> ?p ?o }").rows()
     assert rows == [{"o": "Sénégal, Côte d’Ivoire"}]
 
 
 def test_ask(store: GraphStore) -> None:
-    assert store.query("ASK { ?s rdfs:label \"Dakar\"@fr }").boolean() is True
+    assert store.query('ASK { ?s rdfs:label "Dakar"@fr }').boolean() is True
 
 
 def test_wrong_format_for_query_kind_is_a_bad_request(store: GraphStore) -> None:
