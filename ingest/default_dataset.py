@@ -13,7 +13,7 @@ import pyoxigraph as ox
 
 from cooplink.progress import NullProgress, Progress
 from graph.namespaces import ORG, UriMinter
-from ingest.mapping import ImportInfo, Mapper, cl
+from ingest.mapping import ImportInfo, Mapper
 from ingest.pipeline import IngestReport, SourceBatch
 from ingest.records import ActorMention, ResolvedRef
 from ingest.resolver import Resolver
@@ -56,18 +56,7 @@ def synthetic_batch(
     for actor in corpus.actors:
         # same URI the resolver mints for an actor named in a project (slug of the name)
         ref = ResolvedRef(uri=minter.actor(actor.name), name=actor.name, resolved=True)
-        extra = (
-            [
-                ox.Quad(
-                    ox.NamedNode(ref.uri),
-                    cl("pays"),
-                    ox.NamedNode(minter.country(actor.country)),
-                    node_graph,
-                )
-            ]
-            if actor.country
-            else []
-        )
+        extra = mapper.country_link(ref.uri, actor.country)
         quads += mapper.entity(ref, actor.cls, extra, known=False)
 
     projects = []
@@ -82,21 +71,8 @@ def synthetic_batch(
         foreign = resolver.partner(
             record.foreign, [record.foreign.country] if record.foreign.country else []
         )
-        quads += mapper.entity(
-            foreign,
-            "CollectiviteEtrangere",
-            [
-                ox.Quad(
-                    ox.NamedNode(foreign.uri),
-                    cl("pays"),
-                    ox.NamedNode(minter.country(foreign.country)),
-                    node_graph,
-                )
-            ]
-            if foreign.country
-            else [],
-            known=False,
-        )
+        extra = mapper.country_link(foreign.uri, foreign.country)
+        quads += mapper.entity(foreign, "CollectiviteEtrangere", extra, known=False)
         _, pquads = mapper.partnership(french, foreign, record.kind, record.year)
         quads += pquads
 

@@ -123,6 +123,12 @@ class Mapper:
             ox.Quad(src, cl("sha256"), ox.Literal(self.info.sha256), g),
         ]
 
+    def country_link(self, uri: str, iso2: str | None) -> list[ox.Quad]:
+        """``<uri> cl:pays <country>`` when the country is known (partners, actors)."""
+        if not iso2:
+            return []
+        return [self._q(ox.NamedNode(uri), cl("pays"), ox.NamedNode(self.minter.country(iso2)))]
+
     def entity(
         self,
         ref: ResolvedRef,
@@ -229,11 +235,7 @@ class Mapper:
             )
         for pa in p.partners:
             out.append(q(node, cl("partenaireEtranger"), ox.NamedNode(pa.uri)))
-            extra = (
-                [q(ox.NamedNode(pa.uri), cl("pays"), ox.NamedNode(self.minter.country(pa.country)))]
-                if pa.country
-                else []
-            )
+            extra = self.country_link(pa.uri, pa.country)
             out += self.entity(pa, "CollectiviteEtrangere", extra, known=False)
             for fa in p.french_authorities:
                 uri, quads = self.partnership(fa, pa)
