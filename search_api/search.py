@@ -40,10 +40,13 @@ def limit_threads(threads: int) -> None:
     16 concurrent requests, the pools fight over the 2 cores — measured 17 requests/s against
     126 with one thread (docs/search.md)."""
     import faiss
-    from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=threads, user_api="blas")
     faiss.omp_set_num_threads(threads)
+    try:  # threadpoolctl comes with sentence-transformers' scikit-learn
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 def _check_paging(limit: int, offset: int, max_limit: int) -> None:

@@ -59,14 +59,22 @@ class VectorIndex(Protocol):
         ...
 
 
-def _flat_view(flat: Any, dimension: int) -> np.ndarray:
-    """The rows of a FAISS flat storage as a numpy view (valid while the index lives)."""
+class _IndexView(np.ndarray):
+    """A numpy view of FAISS-owned memory that keeps the owning index alive: slices and views
+    of it hold it through their ``base`` chain, so the memory cannot be freed under them."""
+
+    owner: Any = None
+
+
+def _flat_view(flat: Any, dimension: int, owner: Any) -> np.ndarray:
+    """The rows of a FAISS flat storage as a read-only numpy view, without copying."""
     import faiss
 
     if flat.ntotal == 0:
         return np.zeros((0, dimension), dtype=np.float32)
     view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * dimension)
-    out = np.asarray(view).reshape(flat.ntotal, dimension)
+    out = np.asarray(view).reshape(flat.ntotal, dimension).view(_IndexView)
+    out.owner = owner
     out.flags.writeable = False
     return out
 
@@ -109,7 +117,7 @@ class _FaissIndex:
 
     def rows(self) -> np.ndarray:
         """The stored vectors, read-only."""
-        return _flat_view(self._storage(), self.dimension)
+        return _flat_view(self._storage(), self.dimension, self._index)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` rows per query (see :class:`VectorIndex`)."""

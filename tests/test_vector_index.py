@@ -126,3 +126,11 @@ def test_factory_switches_to_hnsw_above_the_threshold() -> None:
     data = clustered(50)
     assert build_vector_index(data, approximate_threshold=50).kind == "exact"
     assert build_vector_index(data, approximate_threshold=49).kind == "hnsw"
+
+
+def test_rows_stay_valid_after_the_index_object_is_gone(kind: str, vectors: np.ndarray) -> None:
+    rows = BUILDERS[kind](vectors).rows()  # the index itself is not referenced any more
+    import gc
+
+    gc.collect()
+    assert np.array_equal(np.array(rows[:10]), vectors[:10])
