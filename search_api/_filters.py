@@ -127,11 +127,14 @@ def sparql_for(filters: SearchFilters, query: str = "") -> str:
     lines = [
         "PREFIX cl: <" + CL + ">",
         "PREFIX dcterms: <http://purl.org/dc/terms/>",
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>",
         "",
         "SELECT DISTINCT ?projet ?id ?titre" + (" ?similarite" if query else "") + " WHERE {",
         "  ?projet a cl:Projet ;",
         "          dcterms:identifier ?id ;",
-        "          dcterms:title ?titre .",
+        # rdfs:label is the title in the project's own language: one row per project, where
+        # dcterms:title gives a row per language of a bilingual project
+        "          rdfs:label ?titre .",
     ]
     if filters.country:
         codes = " ".join(_literal(c) for c in filters.country)

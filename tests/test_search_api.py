@@ -242,6 +242,7 @@ def test_sparql_for_selects_the_same_set(built_kb: KnowledgeBase, service: Searc
     rows = built_kb.query(service.sparql_for(filters)).rows()
     expected = {d.id for d in service.index.docs if matches(d, filters)}
     assert {str(r["id"]) for r in rows} == expected
+    assert len(rows) == len(expected)  # one row per project, bilingual titles included
 
 
 def test_sparql_for_orders_by_similarity_with_a_text(service: SearchService) -> None:
