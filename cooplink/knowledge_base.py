@@ -293,9 +293,13 @@ class KnowledgeBase:
         store.add_quads(batch.quads)
         store.add_quads(batch.provenance)
 
-    def prepare(self, files: list[Path], progress: Progress | None = None) -> IngestOutcome:
-        """Read, resolve and check files without writing anything (``cooplink validate``)."""
+    def _read_all(
+        self, files: list[Path], progress: Progress | None
+    ) -> tuple[IngestOutcome, list[SourceBatch]]:
+        """Read, resolve and check every file; an unreadable file is recorded, not raised, so
+        the other files still go through."""
         outcome = IngestOutcome()
+        batches: list[SourceBatch] = []
         pipeline = self.pipeline()
         for path in files:
             try:
@@ -304,25 +308,20 @@ class KnowledgeBase:
                 outcome.unreadable.append((path.name, exc.reason))
                 continue
             outcome.reports.append(batch.report)
-        return outcome
+            batches.append(batch)
+        return outcome, batches
+
+    def prepare(self, files: list[Path], progress: Progress | None = None) -> IngestOutcome:
+        """Read, resolve and check files without writing anything (``cooplink validate``)."""
+        return self._read_all(files, progress)[0]
 
     def ingest(
         self, files: list[Path], *, replace: bool = False, progress: Progress | None = None
     ) -> IngestOutcome:
         """Add (or with ``replace`` swap) each file's named graph; write a JSON report."""
         progress = progress or NullProgress()
-        outcome = IngestOutcome()
-        pipeline = self.pipeline()
-        batches: list[SourceBatch] = []
-        for path in files:
-            try:
-                batch = pipeline.prepare(path, progress)
-            except UnreadableInput as exc:
-                outcome.unreadable.append((path.name, exc.reason))
-                continue
-            outcome.reports.append(batch.report)
-            if batch.report.records_landed:
-                batches.append(batch)
+        outcome, read = self._read_all(files, progress)
+        batches = [b for b in read if b.report.records_landed]
         if batches:
             self.ensure_base(progress)
             with self._new_generation(copy_current=True, progress=progress) as (gen, store):

@@ -19,7 +19,6 @@ import rdflib
 
 from cooplink.progress import NullProgress, Progress
 from graph.namespaces import RDF, SKOS, UriMinter, slugify
-from ingest.errors import UnreadableInput
 from ingest.mapping import ImportInfo, Mapper
 from ingest.records import Issue, Project
 from ingest.resolver import Resolver
@@ -252,14 +251,3 @@ def _unresolved(projects: list[Project]) -> dict[str, list[str]]:
             elif issue.column == "Thématique":
                 out["themes"].add(issue.reason)
     return {k: sorted(v) for k, v in out.items()}
-
-
-def read_checked(
-    paths: list[Path], pipeline: Pipeline, progress: Progress | None = None
-) -> Iterator[SourceBatch | tuple[Path, UnreadableInput]]:
-    """Prepare each file; an unreadable file yields its error instead of stopping the others."""
-    for path in paths:
-        try:
-            yield pipeline.prepare(path, progress)
-        except UnreadableInput as exc:
-            yield path, exc

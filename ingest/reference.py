@@ -3,7 +3,8 @@
 API CONTRACT (other modules code against these names):
 
 - ``ReferenceData.load() -> ReferenceData`` reads only files inside the repo/package
-  (``ingest/reference/*``, ``ontology/themes.ttl``) and ``pycountry``; never ``../shared``.
+  (``ingest/reference/*``, ``ontology/themes.ttl``) and ``pycountry``;
+  never the developers' shared input folder.
 - ``authorities``: every French local authority of the COG 2026: régions, collectivités à statut
   particulier, 101 départements, the communes (``commune-actuelle``), 1,255 EPCI.
   ``FrenchAuthority.uri`` is minted by ``graph.namespaces.UriMinter``.
