@@ -27,7 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+# soft_wrap: messages carry paths and commands a user copies; never break them mid-word.
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 DataDirOpt = Annotated[
