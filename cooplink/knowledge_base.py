@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from cooplink.errors import NoStore
 from cooplink.progress import NullProgress, Progress
 from cooplink.settings import Settings
 from graph.datadir import DataDir, Generation
+from graph.dumps import write_dumps
 from graph.namespaces import CL, UriMinter
 from graph.store import OxigraphStore, QueryOutcome
 from ingest.errors import UnreadableInput
@@ -212,6 +213,7 @@ class KnowledgeBase:
         with self.datadir.build_lock():
             current = self.datadir.current()
             gen = self.datadir.new_generation()
+            store: OxigraphStore | None = None
             try:
                 if copy_current and current is not None:
                     shutil.rmtree(gen.store_path, ignore_errors=True)
@@ -223,10 +225,20 @@ class KnowledgeBase:
                 store.flush()
                 manifest = self._manifest_for(store, gen, current)
                 manifest["search"] = self._build_search(gen, store, current, progress)
-                gen.write_manifest(manifest)
                 store.close()
+                # Dumps now, so they are ready as soon as the generation is served.  Read-only:
+                # should this fail, the traceback keeps a reader alive, never a writer that
+                # would put files back into the removed folder.
+                (progress or NullProgress()).step("Écriture des dumps (N-Triples et Turtle)")
+                write_dumps(OxigraphStore(gen.store_path, read_only=True).raw, gen.path)
+                gen.write_manifest(manifest)
                 self.datadir.publish(gen)
             except BaseException:
+                # Closed first: a RocksDB handle dropped later would write files back into the
+                # removed folder.  Closing may fail too (disk full); the first error is the one.
+                with suppress(Exception):
+                    if store is not None:
+                        store.close()
                 shutil.rmtree(gen.path, ignore_errors=True)
                 raise
             self.datadir.prune(self.settings.keep_stores)
@@ -393,6 +405,7 @@ class KnowledgeBase:
                 keyword_short=s.search_keyword_weight_short,
                 keyword_sentence=s.search_keyword_weight_sentence,
                 relevance_cut=s.search_relevance_cut,
+                theme_prior=s.search_theme_prior,
             )
             self._search = SearchService(index, weights)
             self._search_generation = gen.id

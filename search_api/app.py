@@ -37,10 +37,13 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     from search_api.sparql import make_runner, sparql_router
     from search_api.void import void_router
 
-    runner = make_runner(kb)  # SPARQL worker processes, started on the first query
+    runner = make_runner(kb)  # SPARQL worker processes
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Workers start with the server, so they load the graph (an in-memory copy takes
+        # seconds) before the first query rather than during it.
+        runner.start()
         yield
         runner.close()
 

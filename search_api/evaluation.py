@@ -68,7 +68,7 @@ def rrf(*score_lists: np.ndarray, k: int = RRF_K) -> np.ndarray:
 def mode_scorer(service: SearchService, mode: str,
                 weights: ranking.FusionWeights | None = None) -> Callable[[str], np.ndarray]:
     """A function query → score of every document, for one mode of :data:`MODES`."""
-    dense_only = ranking.FusionWeights(keyword_short=0.0, keyword_sentence=0.0,
+    dense_only = ranking.FusionWeights(keyword_short=0.0, keyword_sentence=0.0, theme_prior=0.0,
                                        keyword_boost=0.0, phrase_bonus=0.0)
     if mode == "dense":
         return lambda q: service.scores(q, dense_only)

@@ -18,6 +18,17 @@ How a text query is scored (the reasons and the numbers are in docs/search.md):
   document matches nearly all the query's terms (the query is keyword-like for this corpus).
   Plain reciprocal-rank fusion was rejected: it gives the keyword list the same say on
   paraphrases, where it is noise (issue 4; measured in docs/search.md).
+* **Theme prior** — the query is compared with each theme's *centroid* (the mean vector of the
+  corpus's projects carrying that theme, :func:`theme_centroids`); the cosines, standardised
+  across themes, become weights ``exp((z_t − z_max) / temperature)`` — 1 for the query's
+  closest theme, fading for the others — and a document gains ``theme_prior`` times the weight
+  of its best theme (:func:`theme_prior`). A centroid averages away what projects of all
+  themes share (villages, training, partnership) and keeps what sets the theme apart, so a
+  paraphrase whose words scatter across themes is pulled towards the one it is about (« gérer
+  leurs forages » → water, not health projects that also mention villages). It reorders only:
+  the result set is decided before it. It needs centroids that average many projects: with
+  fewer than ``theme_min_documents`` projects in some theme (a small file, the 66 passages of the
+  French check) a centroid is a handful of projects rather than a theme, and the prior is off.
 * **Result set** — documents whose fused score clears ``relevance_cut``: the ``total`` and the
   facet counts of a text query describe that set. Filters select candidates *before* scoring:
   every document matching them is scored, so a selective filter loses nothing.
@@ -47,6 +58,12 @@ class FusionWeights:
     phrase_bonus: float = 1.0
     short_words: int = 3
     relevance_cut: float = 2.5
+    #: Score added to documents of the query's closest theme (0: no theme prior).
+    theme_prior: float = 1.0
+    #: Spread of the theme weights, in standard deviations of the query–centroid cosines.
+    theme_temperature: float = 1.0
+    #: Least number of projects every (non-empty) theme needs for the prior to apply.
+    theme_min_documents: int = 20
 
 
 def query_kind(content_words: int, short_words: int = 3) -> Kind:
@@ -84,6 +101,42 @@ def keyword_strength(bm25: np.ndarray, ideal: float) -> np.ndarray:
 def fuse(dense_z: np.ndarray, strength: np.ndarray, weight: float) -> np.ndarray:
     """Fused score: standardised dense score plus the weighted keyword strength."""
     return np.asarray(dense_z, dtype=np.float64) + weight * np.asarray(strength, dtype=np.float64)
+
+
+def theme_centroids(doc_vectors: np.ndarray, themes: Membership) -> np.ndarray:
+    """One unit vector per theme: the normalised mean of its documents' vectors (zeros for a
+    theme without documents)."""
+    vectors = np.asarray(doc_vectors, dtype=np.float64)
+    sums = np.zeros((themes.n_values, vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, themes.values, vectors[themes.docs])
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 1e-12)
+
+
+def themes_are_broad(themes: Membership, min_documents: int) -> bool:
+    """True when every theme that has documents has at least ``min_documents`` of them."""
+    counts = np.bincount(themes.values, minlength=themes.n_values)
+    present = counts[counts > 0]
+    return bool(len(present)) and int(present.min()) >= min_documents
+
+
+def theme_weights(query_vector: np.ndarray, centroids: np.ndarray,
+                  temperature: float = 1.0) -> np.ndarray:
+    """Per theme, ``exp((z − z_max) / temperature)`` of the query–centroid cosines
+    standardised across themes: 1 for the closest theme, in (0, 1) for the others."""
+    cosines = centroids @ np.asarray(query_vector, dtype=np.float64)
+    if len(cosines) == 0:
+        return cosines
+    z = standardise(cosines, cosines)
+    return np.asarray(np.exp((z - z.max()) / max(temperature, 1e-9)))
+
+
+def theme_prior(weights: np.ndarray, themes: Membership, n_docs: int) -> np.ndarray:
+    """Per document, the weight of its best theme (0 for a document without theme)."""
+    out = np.zeros(n_docs, dtype=np.float64)
+    if len(themes.docs):
+        np.maximum.at(out, themes.docs, np.asarray(weights, dtype=np.float64)[themes.values])
+    return out
 
 
 def max_by_group(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

@@ -106,13 +106,20 @@ class SearchService:
                                     (filters.start_year_min, filters.start_year_max))
 
     def scores(self, query: str, weights: ranking.FusionWeights | None = None) -> np.ndarray:
-        """Fused score of every document for ``query`` (``weights`` default to the service's;
-        zero keyword weights give the dense side alone)."""
+        """Ranking score of every document for ``query`` (``weights`` default to the service's;
+        zero keyword and theme weights give the dense side alone)."""
         return self._scores(query, np.ones(len(self.index), dtype=bool), weights)[0]
 
+    def match_scores(self, query: str) -> np.ndarray:
+        """Match score of every document (dense + keyword, no theme prior): a text search's
+        result set is the documents where it reaches ``relevance_cut``."""
+        return self._scores(query, np.ones(len(self.index), dtype=bool))[1]
+
     def _scores(self, query: str, needed: np.ndarray, weights: ranking.FusionWeights | None = None,
-                ) -> tuple[np.ndarray, dict[str, float]]:
-        """Fused scores (``-inf`` outside ``needed``) and the query's term weights."""
+                ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+        """Ranking scores and match scores (``-inf`` outside ``needed``), and the query's term
+        weights. The match score decides the result set; the ranking score adds the theme
+        prior, which only reorders it (docs in :mod:`search_api.ranking`)."""
         weights = weights or self.weights
         index = self.index
         vector = self.query_vector(query)
@@ -127,9 +134,16 @@ class SearchService:
         if kind == "sentence" and weights.phrase_bonus:
             strength += weights.phrase_bonus * self._verbatim(query, strength)
         best = float(min(strength.max(initial=0.0), 1.0))
-        fused = ranking.fuse(z, strength, ranking.keyword_weight(kind, weights, best))
-        fused[~needed] = -np.inf
-        return fused, {s: index.keyword.idf(s) for s in set(stems)}
+        matched = ranking.fuse(z, strength, ranking.keyword_weight(kind, weights, best))
+        matched[~needed] = -np.inf
+        ranked = matched
+        if weights.theme_prior and ranking.themes_are_broad(index.fields["theme"],
+                                                            weights.theme_min_documents):
+            theme_weights = ranking.theme_weights(vector, index.theme_centroids,
+                                                  weights.theme_temperature)
+            prior = ranking.theme_prior(theme_weights, index.fields["theme"], len(index))
+            ranked = matched + weights.theme_prior * prior
+        return ranked, matched, {s: index.keyword.idf(s) for s in set(stems)}
 
     def _verbatim(self, query: str, strength: np.ndarray) -> np.ndarray:
         """Documents containing the query verbatim (accents and case aside). Only documents
@@ -170,8 +184,8 @@ class SearchService:
             needed = ranking.needed_for_facets(masks, n)
             if not masks and index.vectors.kind != "exact":
                 needed = self._pool(query)
-            scores, weights = self._scores(query, needed)
-            relevant = needed & (scores >= self.weights.relevance_cut)
+            scores, matched, weights = self._scores(query, needed)
+            relevant = needed & (matched >= self.weights.relevance_cut)
         else:
             scores, relevant = self._recency, np.ones(n, dtype=bool)
         chosen = np.flatnonzero(relevant & ranking.combine(masks, n))

@@ -30,7 +30,7 @@ from search_api.documents import ProjectDoc, doc_from_dict, extract_documents, e
 from search_api.embedding_cache import EmbeddingCache, keys_from_array, keys_to_array, text_key
 from search_api.encoder import Encoder, normalise_rows
 from search_api.keyword_index import KeywordIndex, fold
-from search_api.ranking import Membership, max_by_group
+from search_api.ranking import Membership, max_by_group, theme_centroids
 from search_api.vector_index import (
     IndexMismatch,
     VectorIndex,
@@ -233,6 +233,7 @@ class SearchIndex:
         }
         self.values = {name: list(vocab[name]) for name in FIELDS}
         self.doc_vectors = doc_vectors_from_chunks(vectors.rows(), self.chunk_doc, len(docs))
+        self.theme_centroids = theme_centroids(self.doc_vectors, self.fields["theme"])
         n = len(docs)
         self.reference = np.unique(np.linspace(0, n - 1, min(n, REFERENCE_SAMPLE)).astype(np.int64))
         self.year_values = np.unique(self.years[self.years >= 0])

@@ -73,7 +73,8 @@ def make_runner(kb: KnowledgeBase) -> QueryRunner:
     s = kb.settings
     return QueryRunner(lambda: kb.datadir.require_current().store_path, timeout=s.sparql_timeout,
                        max_rows=s.sparql_max_rows, workers=s.sparql_workers,
-                       functions="search_api.sparql_functions:worker_functions")
+                       functions="search_api.sparql_functions:worker_functions",
+                       in_memory=s.sparql_in_memory)
 
 
 def _similarity_vectors(kb: KnowledgeBase, query: str) -> tuple[tuple[str, Any], ...]:

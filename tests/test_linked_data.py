@@ -164,6 +164,8 @@ def _dump_triples(client: TestClient, fmt: str) -> set[str]:
 
 
 def test_dumps_hold_the_whole_graph_and_follow_a_rebuild(tmp_path: Path) -> None:
+    """The hand-made generations here have no dumps (as if built by an older version): the
+    first download writes them.  Builds write them themselves (tests/test_dumps.py)."""
     kb = fixture_kb(tmp_path)
     app = create_app(kb)
     with TestClient(app) as test_client:

@@ -199,3 +199,37 @@ def test_average_linkage_finds_planted_clusters() -> None:
 @pytest.mark.parametrize("n", [0, 1])
 def test_average_linkage_tiny(n: int) -> None:
     assert average_linkage(np.ones((n, n)), 0.5) == [[0]] * n
+
+
+@given(corpora(), st.integers(0, 10_000))
+def test_theme_centroids_are_normalised_means(corpus: tuple[int, list[set[int]], np.ndarray],
+                                              seed: int) -> None:
+    n, values, _ = corpus
+    vectors = np.random.default_rng(seed).normal(size=(n, 5))
+    centroids = ranking.theme_centroids(vectors, membership(values))
+    for theme in range(6):
+        members = [d for d, vs in enumerate(values) if theme in vs]
+        mean = vectors[members].sum(axis=0) if members else np.zeros(5)
+        norm = np.linalg.norm(mean)
+        expected = mean / norm if norm > 1e-12 else np.zeros(5)
+        assert np.allclose(centroids[theme], expected)
+
+
+def test_theme_prior_favours_the_closest_theme() -> None:
+    centroids = np.eye(3)  # three themes along three axes
+    query = np.array([0.9, 0.4, 0.1])
+    weights = ranking.theme_weights(query, centroids, temperature=1.0)
+    assert weights[0] == 1.0 and 1.0 > weights[1] > weights[2] > 0
+    # A sharper temperature widens the gap between the best theme and the others.
+    assert ranking.theme_weights(query, centroids, temperature=0.25)[1] < weights[1]
+    # Each document takes its best theme's weight; a document without theme gets nothing.
+    themes = membership([{1}, {1, 0}, set(), {2}])
+    prior = ranking.theme_prior(weights, ranking.Membership(themes.docs, themes.values, 3), 4)
+    assert prior.tolist() == [weights[1], 1.0, 0.0, weights[2]]
+
+
+def test_the_theme_prior_needs_broad_themes() -> None:
+    themes = membership([{0}] * 25 + [{1}] * 20 + [{0, 1}])
+    assert ranking.themes_are_broad(themes, 20)
+    assert not ranking.themes_are_broad(themes, 22)  # theme 1 has 21 documents
+    assert not ranking.themes_are_broad(membership([set(), set()]), 1)  # no theme at all

@@ -1,0 +1,165 @@
+"""The SPARQL worker pool: the same answers whether workers copy the graph into memory or read
+it on disk, a new generation served by the next query, and a runaway query stopped without
+stopping the pool.  Small fixture stores, so each test runs in seconds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from fixtures_sparql import publish_fixture_generation
+
+from cooplink.errors import NoStore, QueryTimeout
+from graph.datadir import DataDir
+from graph.namespaces import DEFAULT_BASE_URI, UriMinter
+from graph.query_runner import QueryAnswer, QueryRequest, QueryRunner, open_store
+from graph.store import GRAPH_FORMATS
+
+ENDLESS = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
+           "?m ?n0 ?o }")
+ASK_PROJECT = QueryRequest("ASK { ?p a cl:Projet }")
+REFERENCE = UriMinter(DEFAULT_BASE_URI).graph("reference")
+
+REQUESTS = {
+    "titles": QueryRequest("SELECT ?p ?t WHERE { ?p a cl:Projet ; rdfs:label ?t } ORDER BY ?t ?p"),
+    "titles_csv": QueryRequest(
+        "SELECT ?p ?t WHERE { ?p a cl:Projet ; rdfs:label ?t } ORDER BY ?t ?p",
+        solution_format="csv"),
+    "per_graph": QueryRequest(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"),
+    "named_dataset": QueryRequest(
+        "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", named_graphs=(REFERENCE,)),
+    "default_dataset": QueryRequest(
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graphs=(REFERENCE,)),
+    "path": QueryRequest(
+        "SELECT ?c (COUNT(?x) AS ?n) WHERE { ?x a ?c . "
+        "?c rdfs:subClassOf* cl:CollectiviteTerritoriale } GROUP BY ?c ORDER BY ?c"),
+    "ask_false": QueryRequest("ASK { ?p cl:pays <http://x/nulle-part> }"),
+    "countries": QueryRequest(
+        "CONSTRUCT { ?c a cl:Pays ; rdfs:label ?l } WHERE { ?c a cl:Pays ; rdfs:label ?l }",
+        graph_format="nt"),
+    "countries_ttl": QueryRequest(
+        "CONSTRUCT { ?c a cl:Pays } WHERE { ?c a cl:Pays }", graph_format="ttl"),
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("runner-var")
+    publish_fixture_generation(root)
+    return root
+
+
+def make_runner(data_dir: Path, **options: object) -> QueryRunner:
+    datadir = DataDir(data_dir)
+    return QueryRunner(lambda: datadir.require_current().store_path, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def both(data_dir: Path) -> Iterator[tuple[QueryRunner, QueryRunner]]:
+    """One runner evaluating in memory, one on disk, over the same generation."""
+    memory = make_runner(data_dir, in_memory=True, workers=1, max_rows=1000)
+    disk = make_runner(data_dir, in_memory=False, workers=1, max_rows=1000)
+    memory.start()
+    disk.start()
+    yield memory, disk
+    memory.close()
+    disk.close()
+
+
+def _comparable(answer: QueryAnswer) -> object:
+    # CONSTRUCT triples come in the order the store's indexes yield them: compare as sets
+    if answer.kind == "graph":
+        return answer.truncated, set(ox.parse(answer.data, format=GRAPH_FORMATS[answer.format]))
+    return answer.truncated, answer.data
+
+
+@pytest.mark.parametrize("name", sorted(REQUESTS))
+def test_in_memory_and_on_disk_give_the_same_answers(
+        both: tuple[QueryRunner, QueryRunner], name: str) -> None:
+    memory, disk = both
+    in_memory, on_disk = memory.run(REQUESTS[name]), disk.run(REQUESTS[name])
+    assert _comparable(in_memory) == _comparable(on_disk)
+    assert in_memory.data  # a real answer, not two identical failures
+
+
+def test_the_row_cap_cuts_the_same_rows_in_memory(data_dir: Path) -> None:
+    runners = [make_runner(data_dir, in_memory=flag, workers=1, max_rows=5)
+               for flag in (True, False)]
+    try:
+        answers = [r.run(REQUESTS["titles_csv"]) for r in runners]
+    finally:
+        for runner in runners:
+            runner.close()
+    assert answers[0] == answers[1]
+    assert answers[0].truncated and len(answers[0].data.splitlines()) == 6  # header + 5 rows
+
+
+def test_a_new_generation_is_served_by_the_next_query_in_memory(tmp_path: Path) -> None:
+    publish_fixture_generation(tmp_path)
+    runner = make_runner(tmp_path, in_memory=True, workers=2)
+    runner.start()
+    ask = QueryRequest("ASK { <http://x/nouveau> ?p ?o }")
+    try:
+        assert runner.run(ask).data == runner.run(REQUESTS["ask_false"]).data  # false
+        publish_fixture_generation(
+            tmp_path, {"http://x/g": b'<http://x/nouveau> <http://x/p> "1" .'})
+        for _ in range(3):  # every worker of the pool, not just the first one
+            assert b"true" in runner.run(ask).data
+    finally:
+        runner.close()
+
+
+def test_a_runaway_query_times_out_and_the_pool_keeps_serving(data_dir: Path) -> None:
+    # one worker: the next query is necessarily answered by the replacement
+    runner = make_runner(data_dir, in_memory=True, workers=1, timeout=1.0)
+    runner.start()
+    try:
+        with pytest.raises(QueryTimeout, match="durée maximale"):
+            runner.run(QueryRequest(ENDLESS))
+        assert b"true" in runner.run(ASK_PROJECT).data
+        with pytest.raises(QueryTimeout):
+            runner.run(QueryRequest(ENDLESS))
+        assert b"true" in runner.run(ASK_PROJECT).data
+    finally:
+        runner.close()
+
+
+def test_the_runner_serves_again_after_close(data_dir: Path) -> None:
+    runner = make_runner(data_dir, workers=1)
+    runner.start()
+    assert b"true" in runner.run(ASK_PROJECT).data
+    runner.close()
+    assert b"true" in runner.run(ASK_PROJECT).data  # a fresh worker, started on demand
+    runner.close()
+
+
+def test_starting_without_a_built_graph_is_no_error(tmp_path: Path) -> None:
+    runner = make_runner(tmp_path, workers=1)
+    runner.start()
+    try:
+        with pytest.raises(NoStore):
+            runner.run(ASK_PROJECT)
+        publish_fixture_generation(tmp_path)
+        assert b"true" in runner.run(ASK_PROJECT).data
+    finally:
+        runner.close()
+
+
+def test_the_in_memory_copy_holds_every_quad_and_named_graph(tmp_path: Path) -> None:
+    datadir = DataDir(tmp_path)
+    gen = datadir.new_generation()
+    disk = ox.Store(str(gen.store_path))
+    disk.add(ox.Quad(ox.NamedNode("http://x/s"), ox.NamedNode("http://x/p"), ox.Literal("o"),
+                     ox.NamedNode("http://x/g")))
+    disk.add(ox.Quad(ox.NamedNode("http://x/s"), ox.NamedNode("http://x/p"), ox.Literal("d")))
+    disk.add_graph(ox.NamedNode("http://x/vide"))  # an empty named graph is still listed
+    del disk
+    memory = open_store(gen.store_path, in_memory=True)
+    on_disk = open_store(gen.store_path, in_memory=False)
+    assert set(memory.quads_for_pattern(None, None, None, None)) == set(
+        on_disk.quads_for_pattern(None, None, None, None))
+    assert set(memory.named_graphs()) == set(on_disk.named_graphs()) == {
+        ox.NamedNode("http://x/g"), ox.NamedNode("http://x/vide")}
