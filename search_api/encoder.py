@@ -159,6 +159,11 @@ class SentenceTransformerEncoder:
 
         # Process-wide by nature: the serving process encodes with one thread (see module doc).
         torch.set_num_threads(threads)
+        # transformers draws its own "Loading weights" bar on stderr, which would cut through
+        # the build's progress display; the build reports its own steps.
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
         try:
             self._model = SentenceTransformer(str(model_name_or_path), device="cpu",
                                               local_files_only=True)
