@@ -36,8 +36,8 @@ import pyoxigraph as ox
 
 from cooplink.knowledge_base import KnowledgeBase
 from cooplink.settings import Settings
+from graph.evaluation import open_store
 from graph.namespaces import PREFIXES, sparql_prologue
-from graph.query_runner import open_store
 
 QUERIES: dict[str, str] = {
     "lookup": "SELECT ?p ?o WHERE { <{base}/id/pays/SN> ?p ?o }",

@@ -29,8 +29,9 @@ from starlette.concurrency import run_in_threadpool
 from cooplink.errors import BadRequest, CooplinkError, Forbidden
 from cooplink.knowledge_base import KnowledgeBase
 from graph import query_guard
+from graph.evaluation import QueryRequest
 from graph.namespaces import DCTERMS, PREFIXES, RDF, VOID, sparql_prologue
-from graph.query_runner import QueryRequest, QueryRunner
+from graph.query_runner import QueryRunner
 from search_api import _negotiation as neg
 from search_api.sparql_functions import calls_similarity, embed_texts
 from search_api.void import SD, dataset_stats, rdf_response

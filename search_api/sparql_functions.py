@@ -6,7 +6,7 @@
 The endpoint evaluates queries in worker processes that must stay light (a crash or timeout
 replaces them), so workers never load the text encoder: the parent embeds the string literals
 of a query that calls ``cl:similarity`` once, with the query encoder, and ships the vectors in
-the :class:`graph.query_runner.QueryRequest`.  Workers only load the project vectors of their
+the :class:`graph.evaluation.QueryRequest`.  Workers only load the project vectors of their
 generation (memory-mapped ``.npy``, a few MB).
 """
 

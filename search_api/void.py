@@ -17,8 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from cooplink.knowledge_base import KnowledgeBase
+from graph.evaluation import prefixes_for
 from graph.namespaces import CL, DCAT, DCTERMS, FOAF, PREFIXES, RDF, RDFS, VOID, XSD
-from graph.query_runner import prefixes_for
 from graph.store import GRAPH_FORMATS
 from search_api import _negotiation as neg
 

@@ -13,8 +13,9 @@ from fixtures_sparql import publish_fixture_generation
 
 from cooplink.errors import NoStore, QueryTimeout
 from graph.datadir import DataDir
+from graph.evaluation import QueryAnswer, QueryRequest, open_store
 from graph.namespaces import DEFAULT_BASE_URI, UriMinter
-from graph.query_runner import QueryAnswer, QueryRequest, QueryRunner, open_store
+from graph.query_runner import QueryRunner
 from graph.store import GRAPH_FORMATS
 
 ENDLESS = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
