@@ -24,7 +24,7 @@ from cooplink.errors import NoStore
 from cooplink.progress import NullProgress, Progress
 from cooplink.settings import Settings
 from graph.datadir import DataDir, Generation
-from graph.dumps import write_dumps
+from graph.dumps import write_generation_dumps
 from graph.namespaces import CL, UriMinter
 from graph.store import OxigraphStore, QueryOutcome
 from ingest.errors import UnreadableInput
@@ -226,11 +226,9 @@ class KnowledgeBase:
                 manifest = self._manifest_for(store, gen, current)
                 manifest["search"] = self._build_search(gen, store, current, progress)
                 store.close()
-                # Dumps now, so they are ready as soon as the generation is served.  Read-only:
-                # should this fail, the traceback keeps a reader alive, never a writer that
-                # would put files back into the removed folder.
+                # Dumps now, so they are ready as soon as the generation is served.
                 (progress or NullProgress()).step("Écriture des dumps (N-Triples et Turtle)")
-                write_dumps(OxigraphStore(gen.store_path, read_only=True).raw, gen.path)
+                write_generation_dumps(gen)
                 gen.write_manifest(manifest)
                 self.datadir.publish(gen)
             except BaseException:

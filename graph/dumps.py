@@ -22,6 +22,7 @@ from typing import IO, cast
 
 import pyoxigraph as ox
 
+from graph.datadir import Generation
 from graph.namespaces import PREFIXES
 
 #: Folder of a generation holding its dumps.
@@ -69,3 +70,9 @@ def write_dumps(store: ox.Store, folder: Path) -> dict[str, Path]:
         triples = ox.parse(cast(IO[bytes], source), format=FORMATS["nt"])
         ox.serialize(triples, out, format=FORMATS["ttl"], prefixes=PREFIXES)
     return {"nt": nt, "ttl": ttl}
+
+
+def write_generation_dumps(gen: Generation) -> dict[str, Path]:
+    """Write generation ``gen``'s dumps from its own store, opened read-only: a reader, never a
+    writer, so a failure part-way cannot leave a handle that writes into a removed folder."""
+    return write_dumps(ox.Store.read_only(str(gen.store_path)), gen.path)

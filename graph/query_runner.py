@@ -257,10 +257,9 @@ class QueryRunner:
         with self._lock:
             if worker.epoch == self._epoch:
                 self._idle.insert(0, self._spawn())  # behind the ready workers
-                self._lock.notify()
             else:
-                self._started -= 1
-                self._lock.notify()
+                self._started -= 1  # started before close(): not replaced
+            self._lock.notify()
 
     def _load(self, worker: _Worker, path: str) -> None:
         """Make ``worker`` hold generation ``path`` (finishing any warm-up in flight)."""

@@ -17,8 +17,7 @@ from fastapi.responses import FileResponse
 
 from cooplink.errors import NotFound
 from cooplink.knowledge_base import KnowledgeBase
-from graph.dumps import FORMATS, dump_path, write_dumps
-from graph.store import OxigraphStore
+from graph.dumps import FORMATS, dump_path, write_generation_dumps
 
 
 class Dumps:
@@ -39,7 +38,7 @@ class Dumps:
         with self._lock:
             if not target.exists():
                 # this generation's own store, not kb.store(): a swap may happen meanwhile
-                write_dumps(OxigraphStore(gen.store_path, read_only=True).raw, gen.path)
+                write_generation_dumps(gen)
         return target
 
 

@@ -64,7 +64,7 @@ def test_a_new_generation_is_served_with_its_dumps_ready(
 ) -> None:
     """An ingest publishes a new generation through the same steps as a build: its dumps,
     holding the ingested graph, are served at once, never written on request."""
-    monkeypatch.setattr("search_api.dumps.write_dumps", _no_lazy_write)
+    monkeypatch.setattr("search_api.dumps.write_generation_dumps", _no_lazy_write)
     app = create_app(kb)
     try:
         with TestClient(app) as client:
@@ -98,7 +98,7 @@ def test_a_failure_writing_dumps_fails_the_build_and_keeps_the_graph_served(
     def disk_full(*_: object) -> dict[str, Path]:
         raise OSError(28, "plus de place sur le disque")
 
-    monkeypatch.setattr("cooplink.knowledge_base.write_dumps", disk_full)
+    monkeypatch.setattr("cooplink.knowledge_base.write_generation_dumps", disk_full)
     with pytest.raises(OSError, match="plus de place"):
         kb.ingest([SAMPLE], replace=True)
     assert kb.datadir.require_current() == served
