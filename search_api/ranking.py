@@ -97,7 +97,7 @@ def standardise(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def language_balance(z: np.ndarray, languages: np.ndarray, reference: np.ndarray,
-                     reference_z: np.ndarray, min_documents: int = 5) -> np.ndarray:
+                     reference_z: np.ndarray, min_documents: int = 30) -> np.ndarray:
     """Dense z-scores without the lift a query gives to texts of its own language.
 
     Multilingual encoders place a query closer to every text written in its language: an
@@ -106,6 +106,8 @@ def language_balance(z: np.ndarray, languages: np.ndarray, reference: np.ndarray
     for every other group with at least ``min_documents`` documents in the reference sample,
     its mean reference z minus the main group's is subtracted from its documents — the
     groups are put on one footing, so a query ranks projects as it would in any language.
+    A smaller group is left alone: the mean of a handful of texts says more about their
+    subjects than about their language.
     ``reference`` are the sample's positions and ``reference_z`` their z-scores."""
     out = np.asarray(z, dtype=np.float64).copy()
     groups = np.asarray(languages)[reference]

@@ -125,6 +125,9 @@ class SearchService:
         index = self.index
         vector = self.query_vector(query)
         stems = index.keyword.analyzer.stems(query)
+        kind = ranking.query_kind(len(set(stems)), weights.short_words)
+        if weights.language_balance:
+            stems = [s for s in stems if s not in index.foreign_stems]
         positions = np.flatnonzero(needed)
         dense = np.full(len(index), -np.inf)
         dense[positions] = index.dense_scores(vector, positions)
@@ -135,7 +138,6 @@ class SearchService:
                                          ranking.standardise(reference, reference))
         strength = ranking.keyword_strength(index.keyword.scores_for_stems(stems),
                                             index.keyword.ideal_score(stems))
-        kind = ranking.query_kind(len(set(stems)), weights.short_words)
         if kind == "sentence" and weights.phrase_bonus:
             strength += weights.phrase_bonus * self._verbatim(query, strength)
         best = float(min(strength.max(initial=0.0), 1.0))

@@ -46,6 +46,8 @@ REFERENCE_SAMPLE = 2048
 #: Random document pairs whose cosines calibrate "similar" for pooling clusters.
 CALIBRATION_PAIRS = 4000
 ENCODE_BATCH = 256
+#: A stem absent from French texts is a word of another language once this many texts use it.
+FOREIGN_WORD_DOCUMENTS = 5
 
 
 def field_values(doc: ProjectDoc, name: str) -> list[str]:
@@ -281,6 +283,14 @@ class SearchIndex:
         codes = {"fr": 0, "": 0}
         self.languages = np.array([codes.setdefault(doc.language or "", len(codes) - 1)
                                    for doc in docs], dtype=np.int64)
+        # Common words of the other languages that French texts never use (« water »,
+        # « agua »): not counted as query keywords, so an English query does not lift English
+        # projects merely for sharing its language (issue 9). Names (« Tillabéri ») occur in
+        # French texts too, and rare terms are too few to matter: both still count.
+        in_main = keyword.document_counts(self.languages == 0)
+        self.foreign_stems = {stem for stem, count in
+                              keyword.document_counts(self.languages != 0).items()
+                              if count >= FOREIGN_WORD_DOCUMENTS and stem not in in_main}
         self._single_chunk = len(vectors) == n
         # Copied once: indexing the sample out of the full matrix on every query costs more
         # than the product itself. Chunks of the sampled documents, and which one each is.
