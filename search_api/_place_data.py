@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import gettext
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ FRENCH_ISO = frozenset(
 GENERIC_CONTEXT = words(
     "a au aux en dans de du des d l la le les in to of from the el los las del"
 )
+_FRENCH_ARTICLES = words("le la les l")
 #: Before a guarded département: articles and « en » (« dans le Nord », « en Vendée »), never
 #: « à » (« à Vienne » is the Austrian capital).
 DEPARTEMENT_CONTEXT = words("le la les l du des en")
@@ -107,18 +108,25 @@ def marked(form: str) -> tuple[str, bool, bool]:
 
 
 def forms_of(name: str, kind: str, label: str, place: Place, *,
-             context: frozenset[str] = GENERIC_CONTEXT, adjective: bool = False
-             ) -> Iterator[PlaceForm]:
-    """Every key of a (possibly marked) name as a :class:`PlaceForm` of ``place``."""
+             context: frozenset[str] = GENERIC_CONTEXT, adjective: bool = False,
+             language: bool | None = None) -> Iterator[PlaceForm]:
+    """Every key of a (possibly marked) name as a :class:`PlaceForm` of ``place``;
+    ``language``: the adjective is also a language name (default: the form itself is one)."""
     text, cased, needs_context = marked(name)
     letters = [c for c in text if c.isalpha()]
     upper = 2 <= len(letters) <= 5 and all(c.isupper() for c in letters)
-    language = adjective and any(w in LANGUAGES for w in fold(text).split())
-    for key in key_variants(text):
+    if language is None:
+        language = adjective and any(w in LANGUAGES for w in fold(text).split())
+    keys = [(key, cased, context if needs_context else frozenset()) for key in key_variants(text)]
+    head, _, rest = fold(text).partition(" ")
+    if head in _FRENCH_ARTICLES and rest and not adjective:
+        # « Le Caire » is written « au Caire », « du Caire »: the bare name, with a capital and
+        # after an article or preposition (« au Cap », never « garder le cap »).
+        keys.append((rest, True, GENERIC_CONTEXT))
+    for key, cased, needed in keys:
         yield PlaceForm(key, kind, label, place.countries, place.french_regions,
                         place.french_departements, place.names, cased=cased, upper=upper,
-                        adjective=adjective, context=context if needs_context else frozenset(),
-                        language=language)
+                        adjective=adjective, context=needed, language=language)
 
 
 # --- inflection ----------------------------------------------------------------------------
@@ -202,15 +210,33 @@ def country_forms() -> Iterator[PlaceForm]:
                  *_split(row[4]), *_split(row[6])]
         if record is not None:
             names += [spanish(n) for n in (getattr(record, "common_name", None), record.name) if n]
-        for name in dict.fromkeys(n for n in names if _usable(n)):
+        for name in _overridden(n for n in names if _usable(n)):
             if "ctx" in flags and not name.startswith("*") and fold(name) == fold(label):
                 name = "^*" + name  # « la Dominique », never the first name Dominique
             yield from forms_of(name, "country", label, place)
-        adjectives = [f for spec in _split(row[3]) for f in french_adjectives(spec)]
-        adjectives += [f for w in _split(row[5]) for f in english_adjectives(w)]
-        adjectives += [f for w in _split(row[7]) for f in spanish_adjectives(w)]
-        for adjective in dict.fromkeys(adjectives):
-            yield from forms_of(adjective, "country", label, place, adjective=True)
+        specs = [(s, french_adjectives(s)) for s in _split(row[3])]
+        specs += [(w, english_adjectives(w)) for w in _split(row[5])]
+        specs += [(w, spanish_adjectives(w)) for w in _split(row[7])]
+        for spec, adjectives in specs:
+            # « allemande(s) » is a language too when « allemand » is (« langue allemande »)
+            language = fold(spec.partition("/")[0].lstrip("*")) in LANGUAGES
+            for adjective in adjectives:
+                yield from forms_of(adjective, "country", label, place, adjective=True,
+                                    language=language)
+
+
+def _overridden(names: Iterable[str]) -> list[str]:
+    """Names by folded key, where the hand-written table overrides the reference: a marked
+    form (« *Antigua ») replaces the plain one, « -Salomon » drops it."""
+    out: dict[str, str] = {}
+    dropped: set[str] = set()
+    for name in names:
+        key = fold(name.lstrip("^*-"))
+        if name.startswith("-"):
+            dropped.add(key)
+        elif key not in out or name.startswith(("*", "^")):
+            out[key] = name
+    return [name for key, name in out.items() if key not in dropped]
 
 
 def _json(name: str) -> Any:
@@ -226,8 +252,10 @@ def world_region_forms() -> Iterator[PlaceForm]:
         for name in [*region["fr"], *region["en"], *region["es"]]:
             yield from forms_of(name, "world_region", region["label"], place)
         for spec in region["adj"]:
+            language = fold(spec.partition("/")[0]) in LANGUAGES
             for form in french_adjectives(spec):
-                yield from forms_of(form, "world_region", region["label"], place, adjective=True)
+                yield from forms_of(form, "world_region", region["label"], place, adjective=True,
+                                    language=language)
 
 
 def world_regions() -> dict[str, dict[str, Any]]:
@@ -253,8 +281,10 @@ def french_forms() -> Iterator[PlaceForm]:
         for name in dict.fromkeys(names):
             yield from forms_of(name, "french_region", label, place)
         for spec in region["adj"]:
+            language = fold(spec.partition("/")[0]) in LANGUAGES
             for form in french_adjectives(spec):
-                yield from forms_of(form, "french_region", label, place, adjective=True)
+                yield from forms_of(form, "french_region", label, place, adjective=True,
+                                    language=language)
     guarded = {fold(n) for n in data["departements_guarded"]}
     for row in _reference_rows("departements.csv"):
         if row["zone"] != "metro":  # overseas départements and collectivities are régions above
@@ -273,8 +303,10 @@ def province_forms() -> Iterator[PlaceForm]:
         for name in province["names"]:
             yield from forms_of(name, "province", province["label"], place)
         for spec in province["adj"]:
+            language = fold(spec.partition("/")[0]) in LANGUAGES
             for form in french_adjectives(spec):
-                yield from forms_of(form, "province", province["label"], place, adjective=True)
+                yield from forms_of(form, "province", province["label"], place, adjective=True,
+                                    language=language)
 
 
 def city_forms() -> Iterator[PlaceForm]:
