@@ -339,3 +339,15 @@ def base_forms() -> Iterator[PlaceForm]:
     yield from french_forms()
     yield from province_forms()
     yield from city_forms()
+
+
+def world_region_table() -> str:
+    """The world regions as a Markdown table (docs/search.md carries it; a test compares)."""
+    lines = ["| région / region | noms reconnus (fr · en · es) | pays (ISO) |", "|---|---|---|"]
+    for region in world_regions().values():
+        names = " · ".join(n.lstrip("^*") for n in [*region["fr"], *region["en"], *region["es"]])
+        members = ", ".join(sorted(region["countries"]))
+        if region.get("french_regions"):
+            members += " + régions françaises " + ", ".join(region["french_regions"])
+        lines.append(f"| {region['label']} | {names} | {members} |")
+    return "\n".join(lines)

@@ -45,8 +45,24 @@ def fold_char(char: str) -> str:
     return out if out.isalnum() else ""
 
 
+@lru_cache(maxsize=65536)
+def _fold_word(word: str) -> str:
+    return "".join(fold(word).split())
+
+
 def tokenize(text: str) -> list[Token]:
     """Folded tokens of ``text`` with their character offsets (a few µs for a query)."""
+    if text.isascii() or not any(unicodedata.combining(c) for c in text):
+        return [_word_token(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+    return _tokenize_by_char(text)
+
+
+def _word_token(word: str, start: int, end: int) -> Token:
+    return Token(_fold_word(word), start, end, word[0].isupper(), word.isupper())
+
+
+def _tokenize_by_char(text: str) -> list[Token]:
+    """The slow path, for text with separate combining accents (« a » + U+0300)."""
     tokens: list[Token] = []
     parts: list[str] = []
     start = -1
@@ -102,7 +118,11 @@ def fold(text: str) -> str:
 def key_variants(name: str) -> list[str]:
     """Lookup keys a name is indexed under: its folded tokens, and the same with an elided
     « d' » / « l' » glued to the next word (« Côte d'Ivoire » is also ``cote divoire``)."""
-    words = fold(name).split()
+    return word_variants(fold(name).split())
+
+
+def word_variants(words: list[str]) -> list[str]:
+    """:func:`key_variants` of a name already cut into folded words."""
     keys = [" ".join(words)] if words else []
     glued: list[str] = []
     i = 0
