@@ -183,6 +183,12 @@ def test_every_corpus_and_dac_country_has_names_and_demonyms() -> None:
             assert table[iso2][3], f"{iso2}: pas de gentilé français"
 
 
+def test_country_table_rows_have_every_column() -> None:
+    for line in (data.DATA_DIR / "countries.txt").read_text("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert len(line.split("|")) == 9, line
+
+
 def test_fold_agrees_with_tokenize_on_every_shipped_name() -> None:
     names = [f.label for f in data.base_forms()]
     for line in (data.DATA_DIR / "cities.tsv").read_text("utf-8").splitlines():
