@@ -225,18 +225,10 @@ def test_city_extract_comes_from_geonames() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("aeiouSTNLRdl'’- éèàçÉ,.au")), max_size=60))
-def test_find_never_fails_and_spans_do_not_overlap(text: str) -> None:
-    matches = _shared().find(text)
+def test_find_never_fails_and_spans_do_not_overlap(
+    recognizer: PlaceRecognizer, text: str
+) -> None:
     previous_end = 0
-    for m in matches:
+    for m in recognizer.find(text):
         assert text[m.start : m.end] == m.text and m.start >= previous_end
         previous_end = m.end
-
-
-_SHARED: list[PlaceRecognizer] = []
-
-
-def _shared() -> PlaceRecognizer:
-    if not _SHARED:
-        _SHARED.append(PlaceRecognizer(PARTNERS))
-    return _SHARED[0]
