@@ -210,7 +210,9 @@ class PlaceRecognizer:
             longest = min(self._longest.get(token.text, 0), len(tokens) - i)
             for size in range(longest, 0, -1):
                 group = self._table.get(" ".join(t.text for t in tokens[i : i + size]))
-                picked = group and _pick(group, tokens, i, size)
+                if not group or (size > 1 and not _one_name(query, tokens, i, size)):
+                    continue
+                picked = _pick(group, tokens, i, size)
                 if picked:
                     found.append((i, i + size, picked))
                     break
@@ -277,6 +279,18 @@ def _allowed(form: PlaceForm, tokens: list[Token], first: int, size: int) -> boo
         if form.language and before in _OF and first >= 2:
             return tokens[first - 2].text not in _LANGUAGE_CUES
     return True
+
+
+#: What may separate the words of one name (« Guinée-Bissau », « Côte d'Ivoire », « St. John's »).
+_INSIDE_NAME = re.compile(r"^[\s'’ʼ`\-.]*$")
+
+
+def _one_name(query: str, tokens: list[Token], first: int, size: int) -> bool:
+    """No comma or other punctuation inside the span (« Afrique, du Sud » is not a name)."""
+    return all(
+        _INSIDE_NAME.match(query[tokens[k].end : tokens[k + 1].start])
+        for k in range(first, first + size - 1)
+    )
 
 
 def _pick(group: tuple[PlaceForm, ...], tokens: list[Token], first: int, size: int

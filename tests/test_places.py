@@ -69,6 +69,10 @@ def test_longest_name_wins(recognizer: PlaceRecognizer) -> None:
     assert [m.countries for m in recognizer.find("Guinée")] == [("GN",)]
 
 
+def test_a_name_does_not_span_punctuation(recognizer: PlaceRecognizer) -> None:
+    assert [m.label for m in recognizer.find("Afrique, du Sud au Nord")] == ["Afrique"]
+
+
 def test_several_places_in_order(recognizer: PlaceRecognizer) -> None:
     query = "jumelages entre une commune bretonne et le Sénégal, ou en Tunisie"
     matches = recognizer.find(query)
