@@ -96,6 +96,7 @@ class KnowledgeBase:
         self._lock = threading.Lock()  # guards the fields above and the encoders
         self._load_lock = threading.Lock()  # one search index load at a time
         self._encoder_lock = threading.Lock()  # one model load at a time
+        self._place_forms: tuple[Any, ...] | None = None  # the built-in gazetteer, read once
         #: False until ``warm`` has loaded the model and indexes (``/healthz``: "starting").
         self.ready = False
 
@@ -512,8 +513,13 @@ class KnowledgeBase:
             keyword_sentence=s.search_keyword_weight_sentence,
             relevance_cut=s.search_relevance_cut,
             theme_prior=s.search_theme_prior,
+            place_boost=s.search_place_boost,
         )
-        return SearchService(index, weights)
+        if self._place_forms is None:
+            from search_api.places import builtin_forms
+
+            self._place_forms = builtin_forms()
+        return SearchService(index, weights, self._place_forms)
 
     def _reload_in_background(self, key: tuple[str, str]) -> None:
         with self._lock:

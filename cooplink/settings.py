@@ -159,6 +159,14 @@ class Settings(BaseSettings):
         "(centroïdes des thèmes ; 0 : désactivé ; docs/search.md). Ranking bonus of projects "
         "of the theme closest to the query (theme centroids; 0 turns it off).",
     )
+    search_place_boost: float = Field(
+        20.0,
+        description="Bonus de classement (en écarts-types) des projets situés dans un lieu que "
+        "la requête nomme (« en Tunisie », « au Sahel », « à Dakar », « une commune "
+        "bretonne ») ; à partir de 10 environ, les projets du lieu passent devant les autres "
+        "(étalonné sur le corpus écrit à la main, docs/search.md) ; 0 : lieux ignorés. "
+        "Ranking bonus of projects in a place the query names.",
+    )
     search_cache_dir: Path | None = Field(
         None,
         description="Dossier du cache des vecteurs et des modèles convertis (défaut : "

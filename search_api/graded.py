@@ -10,8 +10,9 @@ so what is measured is what staff get. Per query:
   matches that are judged relevant (how well the « proches » line is placed);
 * ``full_page`` — the first page holds ``min(10, total)`` results (nothing hidden);
 * ``missing`` — judged projects matching the filters that no page reaches (must be 0);
-* ``place@10`` — for a query naming a place, the share of the top 10 in that place's countries
-  (only over queries where at least 10 projects lie there, otherwise the possible maximum).
+* ``place@10`` — for a query naming a place, the share of its first *k* results that lie in
+  that place's countries, *k* = min(10, number of judged projects): judged projects lie in
+  the place (the corpus's rule), so a perfect steering scores 1.
 
 Used by ``bench/search.py`` and ``tests/test_search_people.py``.
 """
@@ -72,10 +73,12 @@ def judge(service: SearchService, query: dict[str, Any]) -> dict[str, Any]:
     }
     place = query.get("place") or {}
     countries = set(place.get("countries", ()))
-    if countries:
-        in_place = [r for r in first["results"] if countries & set(r["countries"])]
-        available = sum(1 for d in service.index.docs if countries & set(d.countries))
-        out["place@10"] = len(in_place) / min(PAGE, max(available, 1))
+    if countries and judged_matching:
+        # Judged projects lie in the place (the corpus's rule): with k of them, the first k
+        # results should all be in the place, whatever their subject.
+        k = min(PAGE, len(judged_matching))
+        in_place = [r for r in first["results"][:k] if countries & set(r["countries"])]
+        out["place@10"] = len(in_place) / k
     return out
 
 

@@ -122,6 +122,10 @@ class KeywordIndex:
         return {tok: int(per_column[i]) for tok, i in self._retriever.vocab_dict.items()
                 if tok and i < len(per_column) and per_column[i] > 0}
 
+    def document_frequency(self, stem: str) -> int:
+        """How many documents contain ``stem``."""
+        return self._df.get(stem, 0)
+
     def idf(self, stem: str) -> float:
         """Lucene BM25 idf of a stem (a stem absent from the corpus gets the highest idf)."""
         df = self._df.get(stem, 0)

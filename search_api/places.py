@@ -365,6 +365,18 @@ def _partner_forms(partner: PartnerPlace, names: _PartnerNames, guarded: frozens
     return out
 
 
+def partner_places(partners: Iterable[tuple[str, str | None]]) -> list[PartnerPlace]:
+    """The index's partners ``(name, iso2)`` as :class:`PartnerPlace`, a province when the
+    name says so (« Gouvernorat de Sousse », « Région de Kayes »), distinct names once."""
+    names = _PartnerNames()
+    out: dict[str, PartnerPlace] = {}
+    for name, country in partners:
+        if name not in out:
+            kind = "province" if names.split(name)[1] == "province" else "partner"
+            out[name] = PartnerPlace(name, country, kind)
+    return list(out.values())
+
+
 def partner_place(name: str) -> tuple[str, str | None]:
     """(place name, ``"town"``/``"province"``/None) of a partner authority's name:
     « Gouvernorat de Sousse » → (« Sousse », « province »). For the index builder."""
@@ -373,5 +385,5 @@ def partner_place(name: str) -> tuple[str, str | None]:
 
 __all__ = [
     "KINDS", "PARTNER_KINDS", "PartnerPlace", "PlaceMatch", "PlaceRecognizer", "builtin_forms",
-    "key_variants", "partner_place", "remainder",
+    "key_variants", "partner_place", "partner_places", "remainder",
 ]

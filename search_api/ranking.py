@@ -71,6 +71,8 @@ class FusionWeights:
     theme_min_documents: int = 20
     #: Put texts of every language on one footing (:func:`language_balance`).
     language_balance: bool = True
+    #: Score added to projects in a place the query names (search_api.understanding).
+    place_boost: float = 20.0
 
 
 def query_kind(content_words: int, short_words: int = 3) -> Kind:

@@ -24,6 +24,7 @@ from search_api._snippets import match_spans, snippet
 from search_api.documents import ProjectDoc
 from search_api.keyword_index import fold
 from search_api.search_index import FIELDS, SearchIndex
+from search_api.understanding import QueryReader, Understood
 
 MAX_LIMIT = 100
 CSV_MAX_ROWS = 10_000
@@ -31,6 +32,8 @@ CSV_MAX_ROWS = 10_000
 #: as many keyword matches; every other search scores its candidates exhaustively.
 APPROXIMATE_POOL = 2000
 QUERY_CACHE = 512
+#: Place steering of a query whose subject is generic: above any score difference.
+PLACE_ONLY = 1e3
 
 
 def limit_threads(threads: int) -> None:
@@ -59,10 +62,14 @@ def _check_paging(limit: int, offset: int, max_limit: int) -> None:
 class SearchService:
     """Search over one loaded index (one store generation)."""
 
-    def __init__(self, index: SearchIndex, weights: ranking.FusionWeights | None = None) -> None:
+    def __init__(self, index: SearchIndex, weights: ranking.FusionWeights | None = None,
+                 place_forms: tuple[Any, ...] | None = None) -> None:
         self.index = index
         self.weights = weights or ranking.FusionWeights()
         self.comparator = Comparator(index)
+        # Places in queries (issue 9); ``place_forms``: the built-in gazetteer, kept by the
+        # caller across index reloads (reading it is most of the reader's construction).
+        self.reader = QueryReader(index, place_forms)
         self._lock = threading.Lock()  # guards the query-vector cache
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         # One encoder call at a time, batching the queries of concurrent requests.
@@ -105,15 +112,28 @@ class SearchService:
         return ranking.filter_masks(self.index.fields, selected, self.index.years,
                                     (filters.start_year_min, filters.start_year_max))
 
-    def scores(self, query: str, weights: ranking.FusionWeights | None = None) -> np.ndarray:
-        """Ranking score of every document for ``query`` (``weights`` default to the service's;
-        zero keyword and theme weights give the dense side alone)."""
-        return self._scores(query, np.ones(len(self.index), dtype=bool), weights)[0]
+    def scores(self, query: str, weights: ranking.FusionWeights | None = None,
+               places: bool = True) -> np.ndarray:
+        """Ranking score of every document for ``query`` as a search ranks it, places
+        included (``weights`` default to the service's; zero keyword, theme and place weights
+        give the dense side alone)."""
+        understood = self.reader.read(query, places)
+        ranked = self._scores(understood.text, np.ones(len(self.index), dtype=bool), weights)[0]
+        return self._steer(ranked, understood, weights)
 
-    def match_scores(self, query: str) -> np.ndarray:
-        """Match score of every document (dense + keyword, no theme prior): a text search's
-        result set is the documents where it reaches ``relevance_cut``."""
-        return self._scores(query, np.ones(len(self.index), dtype=bool))[1]
+    def match_scores(self, query: str, places: bool = True) -> np.ndarray:
+        """Match score of every document (dense + keyword on the query's subject, no prior
+        nor place): a result is a close match where it reaches ``relevance_cut``."""
+        text = self.reader.read(query, places).text
+        return self._scores(text, np.ones(len(self.index), dtype=bool))[1]
+
+    def _steer(self, ranked: np.ndarray, understood: Understood,
+               weights: ranking.FusionWeights | None = None) -> np.ndarray:
+        """``ranked`` plus the place boost of the places the query names."""
+        boost = (weights or self.weights).place_boost
+        if not understood.places or not boost:
+            return ranked
+        return ranked + boost * self.reader.steering(understood)
 
     def _scores(self, query: str, needed: np.ndarray, weights: ranking.FusionWeights | None = None,
                 ) -> tuple[np.ndarray, np.ndarray, dict[str, float], np.ndarray]:
@@ -176,15 +196,17 @@ class SearchService:
 
     # ------------------------------------------------------------------ search
     def search(self, q: str = "", filters: SearchFilters | None = None, limit: int = 20,
-               offset: int = 0, max_limit: int = MAX_LIMIT) -> dict[str, Any]:
+               offset: int = 0, max_limit: int = MAX_LIMIT, places: bool = True,
+               ) -> dict[str, Any]:
         """Search in the API's JSON shape: ``{"query", "total", "relevant_total", "results",
         "facets"}``.
 
         Every project matching the filters is a result (``total``), ranked: a text query
         orders them, it never drops one (issue 9). Results whose match score clears
         ``relevance_cut`` are *close matches* (``close_match`` per result, ``relevant_total``);
-        the others are still listed, after them in general. An empty ``q`` lists the projects
-        matching the filters, most recent first."""
+        the others are still listed after them. Places named in ``q`` steer the ranking
+        towards their projects (``understood``; ``places=False`` ignores them). An empty ``q``
+        lists the projects matching the filters, most recent first."""
         _check_paging(limit, offset, max_limit)
         filters = filters or SearchFilters()
         query = " ".join(q.split())
@@ -194,6 +216,7 @@ class SearchService:
         candidates = ranking.combine(masks, n)
         weights: dict[str, float] = {}
         themes: np.ndarray | None = None
+        understood = self.reader.read(query, places)
         if query:
             needed = ranking.needed_for_facets(masks, n)
             if not masks and index.vectors.kind != "exact":
@@ -201,8 +224,24 @@ class SearchService:
                 # The pool holds the best candidates; a page beyond it scores everything.
                 if offset + limit <= int(pool.sum()):
                     needed = pool
-            scores, matched, weights, themes = self._scores(query, needed)
+            scores, matched, weights, themes = self._scores(understood.text, needed)
             close = needed & (matched >= self.weights.relevance_cut)
+            if understood.places:
+                # A project outside the place the query names is no close match, however
+                # near its subject: it comes after those of the place (issue 9). A query
+                # about its place alone (« coopération avec la ville de Dakar ») lists the
+                # place's projects first, the named partner's before its country's.
+                steering = self.reader.steering(understood)
+                # Only the strongest level counts as « in the place »: a named partner's own
+                # projects when it has some, not merely those of its country.
+                best = float(steering[needed].max(initial=0.0))
+                in_place = steering >= best if best > 0 else np.zeros(n, dtype=bool)
+                if self.reader.generic(understood.text):
+                    close = needed & in_place
+                    scores = scores + PLACE_ONLY * steering
+                else:
+                    close &= in_place
+                    scores = scores + self.weights.place_boost * steering
             # Unscored candidates (outside an approximate pool) come last, by recency.
             scores = np.where(np.isfinite(scores), scores, -1e9 + self._recency * 1e-12)
         else:
@@ -218,6 +257,7 @@ class SearchService:
                                             close)
         return {
             "query": query,
+            "understood": understood.as_dict(),
             "total": len(chosen),
             "relevant_total": int(np.count_nonzero(close[chosen])),
             "results": [self._result(int(i), scores[i] if query else None, weights,
