@@ -188,6 +188,11 @@ def search(
         list[str] | None, typer.Option("--theme", help="Thème (ex. sante), répétable.")
     ] = None,
     limit: Annotated[int, typer.Option(help="Nombre de résultats.")] = 10,
+    places: Annotated[
+        bool,
+        typer.Option("--places/--no-places",
+                     help="Comprendre les lieux nommés (« en Tunisie », « au Sahel »)."),
+    ] = True,
     as_json: Annotated[
         bool, typer.Option("--json", help="Réponse JSON de l'API sur stdout.")
     ] = False,
@@ -196,12 +201,16 @@ def search(
     kb = _kb(data_dir)
     try:
         service = kb.search_service()
-        result = service.search(text, service.filters(country=country, theme=theme), limit=limit)
+        result = service.search(text, service.filters(country=country, theme=theme), limit=limit,
+                                places=places)
     except CooplinkError as exc:
         raise _fail(exc) from None
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         return
+    for place in result["understood"]["places"]:
+        err.print(f"{place['kind_label']} : {place['label']} (« {place['text']} »)",
+                  highlight=False)
     table = Table(
         "score",
         "id",
@@ -209,7 +218,7 @@ def search(
         "collectivités",
         "pays",
         "années",
-        title=f"{result['total']} résultat(s)",
+        title=f"{result['total']} résultat(s), dont {result['relevant_total']} proche(s)",
         title_justify="left",
     )
     for r in result["results"]:

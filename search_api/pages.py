@@ -122,7 +122,16 @@ class PageContext:
         params.append(("lang", self.t("lang.other_code")))
         return f"{self.request.url.path}?{urllib.parse.urlencode(params)}"
 
-    def card(self, result: Mapping[str, Any], query: str = "") -> dict[str, Any]:
+    def place_label(self, place: Mapping[str, Any]) -> str:
+        """« Pays : Tunisie » — a place the query names, for its chip."""
+        kind = self.t(f"place.{place['kind']}")
+        label = place["label"]
+        if place["kind"] == "country" and place["countries"]:
+            label = self.labels.country(place["countries"][0])
+        return f"{kind} : {label}" if self.lang == "fr" else f"{kind}: {label}"
+
+    def card(self, result: Mapping[str, Any], query: str = "",
+             understood: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A result of the API with display labels, highlighted matches and its links."""
         service, labels = self.service, self.labels
         years = result["start_year"]
@@ -148,9 +157,10 @@ class PageContext:
                              for p in result["partners"]],
             "years": span,
             "similar_href": similar_path(result["id"]),
-            # The theme the query matched (issue 9), not merely the project's first one.
+            # The theme the query matched and the place it names (issue 9), not merely the
+            # project's first ones.
             "pooling_href": url("/mutualisation", {
-                "country": result["countries"][:1],
+                "country": _place_country(result["countries"], understood),
                 "theme": [result.get("matched_theme") or result["themes"][0]]
                 if result["themes"] else []}),
         }
@@ -168,6 +178,14 @@ class PageContext:
         elif kind in ("country", "neighbour", "region"):
             values = [self.labels.country(v) for v in values]
         return f"{self.t(f'why.{kind}')}: {', '.join(values)}"
+
+
+def _place_country(countries: Sequence[str],
+                   understood: Mapping[str, Any] | None) -> list[str]:
+    """The project's country the query named, else its first one."""
+    named = [c for p in (understood or {}).get("places", []) for c in p.get("countries", [])]
+    chosen = [c for c in countries if c in named]
+    return (chosen or list(countries))[:1]
 
 
 def facet_groups(ctx: PageContext, facets: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -236,24 +254,35 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
     def search_page(request: Request, q: str = "", country: Values = None, theme: Values = None,
                     authority_type: Values = None, region: Values = None,
                     start_year_min: str | None = None, start_year_max: str | None = None,
-                    limit: str | None = None, offset: str | None = None) -> Response:
+                    limit: str | None = None, offset: str | None = None,
+                    places: str | None = None) -> Response:
         """Page de recherche : même fonction et mêmes paramètres que /api/search."""
         ctx = begin(request)
         if isinstance(ctx, Response):
             return ctx
         raw = _raw_filters(country, theme, authority_type, region, start_year_min, start_year_max)
-        data = search_data(kb, q, limit=limit, offset=offset, **raw)
+        data = search_data(kb, q, limit=limit, offset=offset, places=places, **raw)
         filters = ctx.service.filters(**raw)
         query = data["query"]
         page_size = int(limit) if limit and limit.strip() else DEFAULT_LIMIT
         start = int(offset) if offset and offset.strip() else 0
-        params: dict[str, Any] = {"q": query, **filters.as_params()}
+        ignored = data["understood"]["places_ignored"]
+        params: dict[str, Any] = {"q": query, **filters.as_params(),
+                                  "places": "off" if ignored else None}
         keep: dict[str, Any] = {**params,
                                 "limit": page_size if page_size != DEFAULT_LIMIT else None}
+        chips = [{**place, "label_text": ctx.place_label(place),
+                  "remove_href": url("/", {**keep, "places": "off"}),
+                  "filter_href": url("/", {**keep, **{k: sorted({*params.get(k, []), *v})
+                                                      for k, v in place["filter"].items()}}),
+                  } for place in data["understood"]["places"]]
         return render(ctx, "search.html", {
             "data": data,
             "q": query,
-            "cards": [ctx.card(r, query) for r in data["results"]],
+            "cards": [ctx.card(r, query, data["understood"]) for r in data["results"]],
+            "chips": chips,
+            "places_ignored": ignored,
+            "places_href": url("/", {**keep, "places": None}),
             "facets": facet_groups(ctx, data["facets"], filters.values()),
             "years": data["facets"].get("start_year", []),
             "filters": filters,

@@ -172,6 +172,40 @@ class SearchService:
             ranked = matched + weights.theme_prior * prior
         return ranked, matched, {s: index.keyword.idf(s) for s in set(stems)}, theme_weights
 
+    def _ranked(self, understood: Understood, needed: np.ndarray,
+                ) -> tuple[np.ndarray, np.ndarray, dict[str, float], np.ndarray]:
+        """What orders a text search: ranking scores (places included), close matches, term
+        weights (for snippets) and theme weights — for the documents in ``needed``."""
+        n = len(self.index)
+        scores, matched, weights, themes = self._scores(understood.text, needed)
+        close = needed & (matched >= self.weights.relevance_cut)
+        if understood.places:
+            # A project outside the place the query names is no close match, however near
+            # its subject: it comes after those of the place (issue 9). A query about its
+            # place alone (« coopération avec la ville de Dakar ») lists the place's projects
+            # first, the named partner's before its country's.
+            steering = self.reader.steering(understood)
+            # Only the strongest level counts as « in the place »: a named partner's own
+            # projects when it has some, not merely those of its country.
+            best = float(steering.max(initial=0.0))
+            in_place = steering >= best if best > 0 else np.zeros(n, dtype=bool)
+            if self.reader.generic(understood.text):
+                close = needed & in_place
+                scores = scores + PLACE_ONLY * steering
+            else:
+                close &= in_place
+                scores = scores + self.weights.place_boost * steering
+        return scores, close, weights, themes
+
+    def ranking_keys(self, query: str, places: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Score and close-match flag of every document for ``query``, exactly as a search
+        ranks them (close matches first, then by score, ties by index position): what
+        ``cl:score`` and ``cl:proche`` return in SPARQL, so « voir la requête SPARQL » lists
+        the page's projects in the page's order (issue 9)."""
+        understood = self.reader.read(" ".join(query.split()), places)
+        scores, close, _, _ = self._ranked(understood, np.ones(len(self.index), dtype=bool))
+        return scores, close
+
     def _verbatim(self, query: str, strength: np.ndarray) -> np.ndarray:
         """Documents containing the query verbatim (accents and case aside). Only documents
         matching most of its terms can, so only those are read."""
@@ -224,24 +258,7 @@ class SearchService:
                 # The pool holds the best candidates; a page beyond it scores everything.
                 if offset + limit <= int(pool.sum()):
                     needed = pool
-            scores, matched, weights, themes = self._scores(understood.text, needed)
-            close = needed & (matched >= self.weights.relevance_cut)
-            if understood.places:
-                # A project outside the place the query names is no close match, however
-                # near its subject: it comes after those of the place (issue 9). A query
-                # about its place alone (« coopération avec la ville de Dakar ») lists the
-                # place's projects first, the named partner's before its country's.
-                steering = self.reader.steering(understood)
-                # Only the strongest level counts as « in the place »: a named partner's own
-                # projects when it has some, not merely those of its country.
-                best = float(steering[needed].max(initial=0.0))
-                in_place = steering >= best if best > 0 else np.zeros(n, dtype=bool)
-                if self.reader.generic(understood.text):
-                    close = needed & in_place
-                    scores = scores + PLACE_ONLY * steering
-                else:
-                    close &= in_place
-                    scores = scores + self.weights.place_boost * steering
+            scores, close, weights, themes = self._ranked(understood, needed)
             # Unscored candidates (outside an approximate pool) come last, by recency.
             scores = np.where(np.isfinite(scores), scores, -1e9 + self._recency * 1e-12)
         else:

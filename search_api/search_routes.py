@@ -37,15 +37,28 @@ def search_data(kb: KnowledgeBase, q: str = "", country: list[str] | None = None
                 theme: list[str] | None = None, authority_type: list[str] | None = None,
                 region: list[str] | None = None, start_year_min: str | None = None,
                 start_year_max: str | None = None, limit: str | int | None = None,
-                offset: str | int | None = None) -> dict[str, Any]:
+                offset: str | int | None = None, places: str | None = None) -> dict[str, Any]:
     """The ``/api/search`` answer for raw request values."""
     service = kb.search_service()
     filters = service.filters(country=country, theme=theme, authority_type=authority_type,
                               region=region, start_year_min=start_year_min,
                               start_year_max=start_year_max)
     result: dict[str, Any] = service.search(q, filters, limit=_int(limit, "limit", 20),
-                                            offset=_int(offset, "offset", 0))
+                                            offset=_int(offset, "offset", 0),
+                                            places=places_wanted(places))
     return result
+
+
+def places_wanted(value: str | None) -> bool:
+    """``places=off`` (or ``non``, ``0``, ``false``) ignores the places a query names."""
+    if value is None or not value.strip():
+        return True
+    choice = value.strip().lower()
+    if choice in ("on", "oui", "1", "true", "auto"):
+        return True
+    if choice in ("off", "non", "0", "false"):
+        return False
+    raise BadRequest(f"places doit valoir « auto » ou « off », pas « {value} »")
 
 
 def search_csv(kb: KnowledgeBase, q: str = "", **raw: Any) -> str:
@@ -86,10 +99,12 @@ def search_router(kb: KnowledgeBase) -> APIRouter:
     def api_search(q: str = "", country: Values = None, theme: Values = None,
                    authority_type: Values = None, region: Values = None,
                    start_year_min: str | None = None, start_year_max: str | None = None,
-                   limit: str | None = None, offset: str | None = None) -> dict[str, Any]:
-        """Recherche hybride (sens + mots-clés) avec filtres et facettes."""
+                   limit: str | None = None, offset: str | None = None,
+                   places: str | None = None) -> dict[str, Any]:
+        """Recherche hybride (sens + mots-clés) avec filtres et facettes ; les lieux nommés
+        dans q orientent le classement (``understood`` ; ``places=off`` pour les ignorer)."""
         return search_data(kb, q, country, theme, authority_type, region, start_year_min,
-                           start_year_max, limit, offset)
+                           start_year_max, limit, offset, places)
 
     @router.get("/api/search.csv")
     def api_search_csv(q: str = "", country: Values = None, theme: Values = None,
