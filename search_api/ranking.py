@@ -116,12 +116,14 @@ def language_balance(z: np.ndarray, languages: np.ndarray, reference: np.ndarray
     main = groups == 0
     if not main.any():
         return out
-    base = float(reference_z[main].mean())
+    base, spread = float(reference_z[main].mean()), float(reference_z[main].std())
     for group in np.unique(groups[groups != 0]):
         members = groups == group
         if int(members.sum()) < min_documents:
             continue
-        out[np.asarray(languages) == group] -= float(reference_z[members].mean()) - base
+        mean, std = float(reference_z[members].mean()), float(reference_z[members].std())
+        rows = np.asarray(languages) == group
+        out[rows] = (out[rows] - mean) * (spread / std if std > 1e-9 else 1.0) + base
     return out
 
 
