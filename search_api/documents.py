@@ -238,7 +238,7 @@ WHERE {{
   ?n a ?type . VALUES ?type {{ {_NETWORK_CLASSES} }}
   OPTIONAL {{ ?n rdfs:label ?fr FILTER(langMatches(lang(?fr), "fr")) }}
   OPTIONAL {{ ?n rdfs:label ?any }}
-  OPTIONAL {{ ?n skos:altLabel ?alt }}
+  OPTIONAL {{ ?n skos:altLabel ?alt FILTER(langMatches(lang(?alt), "fr")) }}
 }} GROUP BY ?a ?n"""
 _AMOUNTS = f"""
 SELECT ?p (SAMPLE(?c0) AS ?cost) (SAMPLE(?m0) AS ?meae) (SAMPLE(?d0) AS ?currency) WHERE {{

@@ -147,7 +147,7 @@ STRINGS: Mapping[str, tuple[str, str]] = MappingProxyType({
                               "Same partner region: {value}"),
     "pooling.kind.subtopic": ("Sous-thème : {value}", "Sub-topic: {value}"),
     "pooling.kind.similar": ("Projets proches", "Similar projects"),
-    "pooling.part": ("partie {n} sur {of}", "part {n} of {of}"),
+    "pooling.part": ("{n}/{of}", "{n}/{of}"),
     "pooling.terms": ("Termes communs", "Shared terms"),
     "pooling.contacts": ("Qui mettre en relation", "Who to put in touch"),
     "pooling.col.authority": ("Collectivité", "Authority"),

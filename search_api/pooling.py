@@ -46,10 +46,14 @@ from search_api.search_index import SearchIndex
 MAX_GROUP = 12
 #: Sub-topic clusters merge while their average similarity stays this many spreads above the
 #: average pair of the selected set (both halves of the similarity standardised within it).
-SUBTOPIC_Z = 0.5
+SUBTOPIC_Z = 1.5
 #: Share of the document vectors in that similarity (the rest: shared words, TF-IDF).
-DENSE_SHARE = 0.5
+DENSE_SHARE = 0.25
 TITLE_TERMS = 3
+#: Title words score at least this share of the best one.
+TERM_FLOOR = 0.5
+#: A word of a project's title counts this many times in the TF-IDF half of the similarity.
+TITLE_WEIGHT = 8
 KINDS = ("partner", "province", "subtopic", "similar")
 _ID_PREFIX = {"partner": "partenaire", "province": "province", "subtopic": "sous-theme",
               "similar": "proches"}
@@ -103,26 +107,37 @@ class _Group:
 
 
 class _Texts:
-    """Stems and surface words of the selected projects, and TF-IDF within the set."""
+    """Stems and surface words of the selected projects, and TF-IDF within the set.
+
+    A project's title names what it does (« Latrines scolaires et lavage des mains »,
+    « Réhabilitation des forages ») where its description also tells the context, the
+    partner and the follow-up: title words count :data:`TITLE_WEIGHT` times. Names are not
+    sub-topics: the words of the project's authorities, partners and countries are left out,
+    or « ziguinchor » would make a sub-topic."""
 
     def __init__(self, index: SearchIndex, docs: list[ProjectDoc]) -> None:
         analyzer = index.keyword.analyzer
+        country_labels = index.vocab.get("country", {})
         self.surface: list[dict[str, Counter[str]]] = []
+        self.in_title: list[set[str]] = []
         counts: list[Counter[str]] = []
         for doc in docs:
+            names = {s for text in [*(a.name for a in doc.authorities),
+                                    *(p.name for p in doc.partners),
+                                    *(country_labels.get(c, c) for c in doc.countries)]
+                     for s in analyzer.stems(text)}
             words: dict[str, Counter[str]] = {}
             for stem, start, end in analyzer.words(doc.text):
-                words.setdefault(stem, Counter())[doc.text[start:end].lower()] += 1
+                if stem not in names:
+                    words.setdefault(stem, Counter())[doc.text[start:end].lower()] += 1
+            title = {s for s in analyzer.stems(doc.title) if s not in names}
             self.surface.append(words)
-            counts.append(Counter({s: sum(c.values()) for s, c in words.items()}))
+            self.in_title.append(title)
+            counts.append(Counter({s: sum(c.values()) + (TITLE_WEIGHT - 1) * (s in title)
+                                   for s, c in words.items()}))
         self.stems = [set(c) for c in counts]
         self.df: Counter[str] = Counter(s for stems in self.stems for s in stems)
         n = len(docs)
-        # Names are not sub-topics: a partner's or an authority's name in the text would
-        # otherwise title a group (« Sous-thème : ziguinchor »).
-        self.names: list[set[str]] = [
-            {s for text in [*(a.name for a in d.authorities), *(p.name for p in d.partners)]
-             for s in analyzer.stems(text)} for d in docs]
         vocab = sorted(s for s, df in self.df.items() if 1 < df < n)
         column = {s: i for i, s in enumerate(vocab)}
         matrix = np.zeros((n, len(vocab)))
@@ -135,16 +150,19 @@ class _Texts:
 
     def terms(self, members: list[int], limit: int = TITLE_TERMS) -> list[tuple[str, str]]:
         """(stem, word) of the group's distinctive terms, best first: class-based TF-IDF, the
-        squared share of the group's projects using the stem × its idf within the selected
-        set — squared so that a word the whole group uses beats one only half of it uses, which
-        a title needs — kept when at least half the group (and two projects) use it."""
+        squared share of the group's projects using the stem (a title use counting double)
+        × its idf within the selected set — squared so that a word the whole group uses beats
+        one only half of it uses, which a title needs — kept when at least half the group (and
+        two projects) use it."""
         n, size = len(self.stems), len(members)
         inside: Counter[str] = Counter(s for m in members for s in self.stems[m])
-        names = set().union(*(self.names[m] for m in members))
+        titled: Counter[str] = Counter(s for m in members for s in self.in_title[m])
         needed = max(2, math.ceil(size / 2))
-        scored = [((inside[s] / size) ** 2 * math.log(n / self.df[s]), s) for s in inside
-                  if inside[s] >= needed and self.df[s] < n and s not in names]
+        scored = [(((inside[s] + titled[s]) / (2 * size)) ** 2 * math.log(n / self.df[s]), s)
+                  for s in inside if inside[s] >= needed and self.df[s] < n]
         scored.sort(key=lambda item: (-item[0], item[1]))
+        # A word far behind the first says little (« assainissement autonome, collectivité »).
+        scored = [item for item in scored if item[0] >= TERM_FLOOR * scored[0][0]]
         out = []
         for _, stem in scored[:limit]:
             forms: Counter[str] = Counter()

@@ -65,6 +65,9 @@ TOPICS = {
         "Des bornes-fontaines sont raccordées au réseau d'adduction.",
     ],
 }
+TITLES = {"forage": ["Forages villageois", "Réhabilitation des forages"],
+          "latrine": ["Latrines scolaires", "Latrines et hygiène"],
+          "reseau": ["Extension du réseau d'eau", "Réseau d'adduction d'eau"]}
 GENERIC = ["Le projet associe la commune partenaire et les habitants.",
            "Une mission d'échange réunit les élus des deux collectivités.",
            "Les services techniques municipaux suivent les travaux."]
@@ -85,7 +88,8 @@ def _corpus() -> list[ProjectDoc]:
             else:
                 partners = (OTHERS[number % len(OTHERS)],)
             docs.append(ProjectDoc(
-                id=f"SN-{number:03d}", uri=f"urn:p:{number}", title=f"Projet eau {number}",
+                id=f"SN-{number:03d}", uri=f"urn:p:{number}",
+                title=f"{TITLES[topic][i % 2]} à {partners[0].name.split(' de ')[-1]}",
                 description=" ".join([texts[i % 4], texts[(i + 1 + i // 4) % 4],
                                       GENERIC[i % 3]]), language="fr", countries=("SN",),
                 themes=("eau-assainissement",), authorities=(authority,), partners=partners,
@@ -163,7 +167,7 @@ def test_sub_topic_groups_are_coherent_and_titled_by_their_words(result: dict) -
         topic = topics.pop()
         assert group["title"].startswith("Sous-thème : ")
         words = group["shared"]["terms"]
-        assert words and fold(words[0]).startswith(topic[:5]), group  # « forages », « latrines »
+        assert any(fold(w).startswith(topic[:5]) for w in words), group  # « forages »…
 
 
 def test_contacts_carry_networks_years_and_amounts(service: SearchService, result: dict) -> None:
