@@ -18,6 +18,7 @@ import json
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,25 @@ from search_api._clustering import MAX_CLUSTERED, average_linkage  # noqa: E402
 from search_api.search import SearchService  # noqa: E402
 
 LEGACY_Z = 2.5
+
+
+def title_topic(title: str) -> str:
+    """The activity a synthetic title names (« Latrines scolaires et lavage des mains » of
+    « Programme X–Y : Latrines scolaires et lavage des mains à Z (Sénégal) »): the synthetic
+    corpus draws a project's title topic first, then its sentences, so the share of a group's
+    projects sharing its commonest title topic (``purity``) measures sub-topic coherence."""
+    if title.startswith("Programme") and ":" in title:
+        title = title.split(":", 1)[1].strip()
+    for cut in (" à ", " dans le secteur", " au ", " aux ", " (", ", phase", " —", " : ", " – "):
+        title = title.split(cut)[0]
+    return title.strip()
+
+
+def purity(service: SearchService, groups: list[list[str]]) -> float:
+    members = sum(len(g) for g in groups)
+    common = sum(Counter(title_topic(service.document(p).title) for p in g).most_common(1)[0][1]
+                 for g in groups if g)
+    return round(common / members, 3) if members else 0.0
 
 
 def legacy_groups(service: SearchService, positions: np.ndarray) -> list[list[int]]:
@@ -66,12 +86,12 @@ def summary(sizes: list[int], authorities: list[int]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--country", default="SN")
-    parser.add_argument("--theme", default="eau-assainissement")
+    parser.add_argument("--country", default="SN", help="ISO code; empty for every country")
+    parser.add_argument("--theme", default="eau-assainissement", help="empty for every theme")
     args = parser.parse_args()
     kb = KnowledgeBase(Settings(data_dir=args.data_dir))
     service = kb.search_service()
-    filters = service.filters(country=args.country, theme=args.theme)
+    filters = service.filters(country=args.country or None, theme=args.theme or None)
     positions = np.flatnonzero(ranking.combine(service._masks(filters), len(service.index)))
 
     started = time.perf_counter()
@@ -93,12 +113,15 @@ def main() -> None:
                              [len({a.uri for p in g for a in docs[p].authorities})
                               for g in legacy]),
                    "seconds": round(legacy_seconds, 3),
+                   "title_purity": purity(service, [[docs[p].id for p in g] for g in legacy]),
                    "first_headings": [" · ".join(sorted({a.name for p in g
                                                           for a in docs[p].authorities}))
                                       for g in legacy[:3]]},
         "after": {**summary([len(g["projects"]) for g in groups],
                             [len(g["contacts"]) for g in groups]),
                   "kinds": kinds, "seconds": round(seconds, 3),
+                  "title_purity_subtopics": purity(service, [
+                      g["projects"] for g in groups if g["kind"] in ("subtopic", "similar")]),
                   "authorities_with_networks": sum(bool(a["networks"])
                                                    for a in result["authorities"]),
                   "authorities_with_amounts": sum(a["amount"] is not None

@@ -30,6 +30,7 @@ import csv
 import hashlib
 import io
 import math
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ TITLE_TERMS = 3
 TERM_FLOOR = 0.5
 #: A word of a project's title counts this many times in the TF-IDF half of the similarity.
 TITLE_WEIGHT = 8
+#: Projects whose word analysis is kept between requests.
+ANALYSIS_CACHE = 4000  # about 10 kB each
 KINDS = ("partner", "province", "subtopic", "similar")
 _ID_PREFIX = {"partner": "partenaire", "province": "province", "subtopic": "sous-theme",
               "similar": "proches"}
@@ -106,6 +109,33 @@ class _Group:
     part: tuple[int, int] | None = None
 
 
+@dataclass(frozen=True)
+class _Analysed:
+    """One project's words for pooling: weighted stem counts, surface forms, title stems."""
+
+    counts: Counter[str]
+    surface: dict[str, str]  # stem → the word as this project writes it most
+    title: set[str]
+
+
+def analyse(index: SearchIndex, doc: ProjectDoc) -> _Analysed:
+    """A project's words without its names, title words counted TITLE_WEIGHT times."""
+    analyzer = index.keyword.analyzer
+    country_labels = index.vocab.get("country", {})
+    names = {s for text in [*(a.name for a in doc.authorities), *(p.name for p in doc.partners),
+                            *(country_labels.get(c, c) for c in doc.countries)]
+             for s in analyzer.stems(text)}
+    words: dict[str, Counter[str]] = {}
+    for stem, start, end in analyzer.words(doc.text):
+        if stem not in names:
+            words.setdefault(stem, Counter())[doc.text[start:end].lower()] += 1
+    title = {s for s in analyzer.stems(doc.title) if s not in names}
+    counts = Counter({s: sum(c.values()) + (TITLE_WEIGHT - 1) * (s in title)
+                      for s, c in words.items()})
+    surface = {s: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for s, c in words.items()}
+    return _Analysed(counts, surface, title)
+
+
 class _Texts:
     """Stems and surface words of the selected projects, and TF-IDF within the set.
 
@@ -115,29 +145,13 @@ class _Texts:
     sub-topics: the words of the project's authorities, partners and countries are left out,
     or « ziguinchor » would make a sub-topic."""
 
-    def __init__(self, index: SearchIndex, docs: list[ProjectDoc]) -> None:
-        analyzer = index.keyword.analyzer
-        country_labels = index.vocab.get("country", {})
-        self.surface: list[dict[str, Counter[str]]] = []
-        self.in_title: list[set[str]] = []
-        counts: list[Counter[str]] = []
-        for doc in docs:
-            names = {s for text in [*(a.name for a in doc.authorities),
-                                    *(p.name for p in doc.partners),
-                                    *(country_labels.get(c, c) for c in doc.countries)]
-                     for s in analyzer.stems(text)}
-            words: dict[str, Counter[str]] = {}
-            for stem, start, end in analyzer.words(doc.text):
-                if stem not in names:
-                    words.setdefault(stem, Counter())[doc.text[start:end].lower()] += 1
-            title = {s for s in analyzer.stems(doc.title) if s not in names}
-            self.surface.append(words)
-            self.in_title.append(title)
-            counts.append(Counter({s: sum(c.values()) + (TITLE_WEIGHT - 1) * (s in title)
-                                   for s, c in words.items()}))
+    def __init__(self, analysed: list[_Analysed]) -> None:
+        self.surface = [a.surface for a in analysed]
+        self.in_title = [a.title for a in analysed]
+        counts = [a.counts for a in analysed]
         self.stems = [set(c) for c in counts]
         self.df: Counter[str] = Counter(s for stems in self.stems for s in stems)
-        n = len(docs)
+        n = len(analysed)
         vocab = sorted(s for s, df in self.df.items() if 1 < df < n)
         column = {s: i for i, s in enumerate(vocab)}
         matrix = np.zeros((n, len(vocab)))
@@ -165,9 +179,7 @@ class _Texts:
         scored = [item for item in scored if item[0] >= TERM_FLOOR * scored[0][0]]
         out = []
         for _, stem in scored[:limit]:
-            forms: Counter[str] = Counter()
-            for m in members:
-                forms.update(self.surface[m].get(stem, Counter()))
+            forms = Counter(self.surface[m][stem] for m in members if stem in self.surface[m])
             out.append((stem, min(forms.items(), key=lambda kv: (-kv[1], kv[0]))[0]))
         return out
 
@@ -186,6 +198,24 @@ class Pooling:
 
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
+        # Analysing the words of 1,000 projects takes most of a request's time; the same
+        # countries and themes come back, so analyses are kept (a plain dict, emptied when full:
+        # a rare slow request rather than an LRU's bookkeeping on every hit).
+        self._analysed: dict[int, _Analysed] = {}
+        self._lock = threading.Lock()
+
+    def _analyses(self, positions: list[int]) -> list[_Analysed]:
+        out = []
+        for position in positions:
+            found = self._analysed.get(position)
+            if found is None:
+                found = analyse(self.index, self.index.docs[position])
+                with self._lock:
+                    if len(self._analysed) >= ANALYSIS_CACHE:
+                        self._analysed.clear()
+                    self._analysed[position] = found
+            out.append(found)
+        return out
 
     def pool(self, positions: np.ndarray) -> dict[str, Any]:
         """``{"total", "authorities", "clusters"}`` for the projects at ``positions``."""
@@ -200,7 +230,7 @@ class Pooling:
     def _groups(self, positions: list[int]) -> list[dict[str, Any]]:
         index = self.index
         docs = [index.docs[p] for p in positions]
-        texts = _Texts(index, docs)
+        texts = _Texts(self._analyses(positions))
         vectors = index.doc_vectors[positions]
         dense = vectors @ vectors.T
         similarity = (DENSE_SHARE * _standardised(dense)
