@@ -55,6 +55,10 @@ TITLE_TERMS = 3
 TERM_FLOOR = 0.5
 #: A word of a project's title counts this many times in the TF-IDF half of the similarity.
 TITLE_WEIGHT = 8
+#: Words of any cooperation project's title, whatever it does (« Programme Pia–Ngumalouf :
+#: Service public de l'eau, phase 2 »): never a sub-topic.
+BOILERPLATE = ("programme projet phase étape volet partenariat coopération jumelage secteur "
+               "collectivité commune")
 #: Projects whose word analysis is kept between requests.
 ANALYSIS_CACHE = 4000  # about 10 kB each
 KINDS = ("partner", "province", "subtopic", "similar")
@@ -119,11 +123,12 @@ class _Analysed:
 
 
 def analyse(index: SearchIndex, doc: ProjectDoc) -> _Analysed:
-    """A project's words without its names, title words counted TITLE_WEIGHT times."""
+    """A project's words without its names and the words every project title may use, title
+    words counted TITLE_WEIGHT times."""
     analyzer = index.keyword.analyzer
     country_labels = index.vocab.get("country", {})
     names = {s for text in [*(a.name for a in doc.authorities), *(p.name for p in doc.partners),
-                            *(country_labels.get(c, c) for c in doc.countries)]
+                            *(country_labels.get(c, c) for c in doc.countries), BOILERPLATE]
              for s in analyzer.stems(text)}
     words: dict[str, Counter[str]] = {}
     for stem, start, end in analyzer.words(doc.text):
