@@ -30,6 +30,7 @@ import csv
 import hashlib
 import io
 import math
+import statistics
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -119,7 +120,7 @@ class _Analysed:
 
     counts: Counter[str]
     surface: dict[str, str]  # stem → the word as this project writes it most
-    title: set[str]
+    title: dict[str, int]  # title stems → first position in the title
 
 
 def analyse(index: SearchIndex, doc: ProjectDoc) -> _Analysed:
@@ -134,7 +135,10 @@ def analyse(index: SearchIndex, doc: ProjectDoc) -> _Analysed:
     for stem, start, end in analyzer.words(doc.text):
         if stem not in names:
             words.setdefault(stem, Counter())[doc.text[start:end].lower()] += 1
-    title = {s for s in analyzer.stems(doc.title) if s not in names}
+    title: dict[str, int] = {}
+    for position, stem in enumerate(analyzer.stems(doc.title)):
+        if stem not in names:
+            title.setdefault(stem, position)
     counts = Counter({s: sum(c.values()) + (TITLE_WEIGHT - 1) * (s in title)
                       for s, c in words.items()})
     surface = {s: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for s, c in words.items()}
@@ -182,8 +186,16 @@ class _Texts:
         scored.sort(key=lambda item: (-item[0], item[1]))
         # A word far behind the first says little (« assainissement autonome, collectivité »).
         scored = [item for item in scored if item[0] >= TERM_FLOOR * scored[0][0]]
+        chosen = [stem for _, stem in scored[:limit]]
+
+        def reading_order(stem: str) -> tuple[float, int]:
+            # Title words in the order the titles write them (« hydraulique villageoise »,
+            # not « villageoise, hydraulique »), the others after, best first.
+            places = [self.in_title[m][stem] for m in members if stem in self.in_title[m]]
+            return (statistics.median(places) if places else math.inf, chosen.index(stem))
+
         out = []
-        for _, stem in scored[:limit]:
+        for stem in sorted(chosen, key=reading_order):
             forms = Counter(self.surface[m][stem] for m in members if stem in self.surface[m])
             out.append((stem, min(forms.items(), key=lambda kv: (-kv[1], kv[0]))[0]))
         return out
