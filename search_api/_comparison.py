@@ -1,4 +1,4 @@
-"""Comparable projects (« coopérations comparables ») and pooling opportunities.
+"""Comparable projects (« coopérations comparables »); pooling is :mod:`search_api.pooling`.
 
 Semantic similarity between projects is the cosine of their document vectors, read as a
 z-score against the cosines of random project pairs of the same corpus (calibrated at build
@@ -16,9 +16,9 @@ import numpy as np
 
 from cooplink.errors import NotFound
 from search_api import ranking
-from search_api._clustering import MAX_CLUSTERED, average_linkage, mean_pairwise
 from search_api._neighbours import Geography
 from search_api.documents import ProjectDoc
+from search_api.pooling import Pooling
 from search_api.search_index import SearchIndex
 
 #: Bonuses in z units of semantic similarity (a good match sits 3 to 6 above random pairs).
@@ -29,8 +29,6 @@ DAC_REGION_BONUS = 0.2
 PARTNER_BONUS = 1.0
 TERMS_BONUS = 1.5  # × keyword strength of the project's key terms
 KEY_TERMS = 10
-#: Pooling clusters merge while their average similarity is this many spreads above random pairs.
-CLUSTER_Z = 2.5
 
 
 def _doc_sets(docs: list[ProjectDoc], attribute: str) -> dict[str, list[int]]:
@@ -51,6 +49,7 @@ class Comparator:
         self._by_partner = _doc_sets(index.docs, "partners")
         self._pair_mean = float(index.manifest.get("pair_mean", 0.0))
         self._pair_std = float(index.manifest.get("pair_std", 1.0)) or 1.0
+        self._pooling = Pooling(index)
 
     def position(self, project_id: str) -> int:
         """Index position of a project id (:class:`NotFound` when unknown)."""
@@ -160,30 +159,6 @@ class Comparator:
         return [found[s] for s in sorted(found, key=wanted.__getitem__)][:limit]
 
     def pooling(self, positions: np.ndarray) -> dict[str, Any]:
-        """Every French authority with a project among ``positions``, and clusters of similar
-        projects led by different authorities (the pooling opportunities)."""
-        index = self.index
-        docs = [index.docs[int(p)] for p in positions]
-        by_authority: dict[str, dict[str, Any]] = {}
-        for doc in docs:
-            for a in doc.authorities:
-                entry = by_authority.setdefault(
-                    a.uri, {"name": a.name, "uri": a.uri, "type": a.type, "projects": []})
-                entry["projects"].append(doc.id)
-        authorities = sorted(by_authority.values(), key=lambda e: (-len(e["projects"]), e["name"]))
-        clusters: list[dict[str, Any]] = []
-        clustered = positions[:MAX_CLUSTERED]
-        if len(clustered) >= 2:
-            vectors = index.doc_vectors[clustered]
-            similarity = vectors @ vectors.T
-            threshold = self._pair_mean + CLUSTER_Z * self._pair_std
-            for group in average_linkage(similarity, threshold):
-                members = [index.docs[int(clustered[g])] for g in group]
-                owner_sets = {frozenset(a.uri for a in d.authorities) for d in members}
-                if len(group) < 2 or len(owner_sets) < 2:
-                    continue
-                names = sorted({a.name for d in members for a in d.authorities})
-                clusters.append({"projects": [d.id for d in members], "authorities": names,
-                                 "similarity": round(mean_pairwise(similarity, group), 4)})
-        clusters.sort(key=lambda c: (-len(c["authorities"]), -c["similarity"]))
-        return {"total": len(docs), "authorities": authorities, "clusters": clusters}
+        """Every French authority with a project among ``positions``, and the groups of
+        projects to pool, each titled by what they share (:mod:`search_api.pooling`)."""
+        return self._pooling.pool(positions)

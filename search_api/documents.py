@@ -1,9 +1,13 @@
 """Project documents for the search index, read from the graph with a handful of SPARQL queries.
 
-One query per relation (projects, countries, themes, French authorities, partners) keeps every
-answer free of cross products — a project with three themes and two authorities would otherwise
-come back six times — and the rows are assembled by project URI in Python. On the default
-dataset (13,000 projects) the five queries take well under a second.
+One query per relation (projects, countries, themes, French authorities and their networks,
+amounts, partners) keeps every answer free of cross products — a project with three themes and
+two authorities would otherwise come back six times — and the rows are assembled by project URI
+in Python. On the default dataset (13,000 projects) the queries take well under a second.
+
+Pooling (search_api.pooling) needs what the ranking does not: each authority's networks, each
+project's cost and ministry co-financing, each partner's province. The fields that carry them
+have defaults, so a ``docs.jsonl`` written before them still loads (without that information).
 
 The text a project is embedded with is its title and description (``ProjectDoc.chunks``): long
 descriptions are cut into windows of whole sentences, each prefixed with the title, because an
@@ -18,6 +22,7 @@ from typing import Any
 
 from graph.namespaces import CL, THEME
 from graph.store import GraphStore
+from search_api._provinces import Provinces
 
 #: Search facet value of each class of French authority (``authority_type`` filter of the API).
 #: The first class of this list that an authority has decides; anything else is ``autre``.
@@ -31,6 +36,32 @@ AUTHORITY_TYPES: dict[str, str] = {
 AUTHORITY_TYPE_VALUES: tuple[str, ...] = (
     "region", "departement", "commune", "intercommunalite", "syndicat", "autre",
 )
+#: Network classes (docs/model.md) → ``Network.kind``; memberships of anything else (a commune
+#: in its syndicate or EPCI) are not networks.
+NETWORK_KINDS: dict[str, str] = {
+    f"{CL}ReseauRegionalMultiActeurs": "rrma",
+    f"{CL}AssociationNationaleElus": "elus",
+    f"{CL}ReseauThematique": "thematique",
+    f"{CL}Reseau": "reseau",
+}
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network a French authority belongs to (``org:memberOf`` a ``cl:Reseau``)."""
+
+    name: str
+    uri: str
+    kind: str = "reseau"  # one of NETWORK_KINDS' values
+    acronym: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Short display form: « Cités Unies France (CUF) », or the acronym of a long name
+        (« AMF » rather than the 70 letters of its full name)."""
+        if not self.acronym or self.acronym == self.name:
+            return self.name
+        return f"{self.name} ({self.acronym})" if len(self.name) <= 32 else self.acronym
 
 
 @dataclass(frozen=True)
@@ -41,6 +72,7 @@ class Authority:
     uri: str
     type: str  # one of AUTHORITY_TYPE_VALUES
     region: str | None = None  # INSEE code of its région (its own code for a région)
+    networks: tuple[Network, ...] = ()  # sorted by kind then name
 
 
 @dataclass(frozen=True)
@@ -50,6 +82,11 @@ class Partner:
     name: str
     uri: str
     country: str | None = None  # ISO 3166-1 alpha-2
+    #: ISO 3166-2 code and French label of the province/région it lies in, when its name
+    #: says so (search_api._provinces): « Commune de Ziguinchor » → SN-ZG, « Région de
+    #: Ziguinchor ». The graph has no such link; pooling groups partners by it.
+    province: str | None = None
+    province_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +105,10 @@ class ProjectDoc:
     start_year: int | None = None
     end_year: int | None = None
     synthetic: bool = False
+    #: ``cl:coutTotal`` and ``cl:cofinancementMEAE``, in ``currency`` (ISO 4217, EUR by default).
+    total_cost: float | None = None
+    ministry_cofinancing: float | None = None
+    currency: str | None = None
 
     @property
     def text(self) -> str:
@@ -110,7 +151,10 @@ def doc_from_dict(data: dict[str, Any]) -> ProjectDoc:
             **data,
             "countries": tuple(data.get("countries", ())),
             "themes": tuple(data.get("themes", ())),
-            "authorities": tuple(Authority(**a) for a in data.get("authorities", ())),
+            "authorities": tuple(
+                Authority(**{**a, "networks": tuple(Network(**n) for n in a.get("networks", ()))})
+                for a in data.get("authorities", ())
+            ),
             "partners": tuple(Partner(**p) for p in data.get("partners", ())),
         }
     )
@@ -134,6 +178,9 @@ class _Draft:
     start_year: int | None = None
     end_year: int | None = None
     synthetic: bool = False
+    total_cost: float | None = None
+    ministry_cofinancing: float | None = None
+    currency: str | None = None
     countries: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)
     authorities: list[str] = field(default_factory=list)
@@ -181,6 +228,52 @@ WHERE {{
 }} GROUP BY ?p ?x"""
 
 
+_NETWORK_CLASSES = " ".join(f"<{uri}>" for uri in NETWORK_KINDS)
+_NETWORKS = f"""
+SELECT ?a ?n (SAMPLE(?fr) AS ?frname) (SAMPLE(?any) AS ?name) (SAMPLE(?alt) AS ?acronym)
+       (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
+WHERE {{
+  {{ SELECT DISTINCT ?a WHERE {{ ?p a <{CL}Projet> ; <{CL}collectiviteFrancaise> ?a }} }}
+  {{ ?a org:memberOf ?n }} UNION {{ ?n org:hasMember ?a }}
+  ?n a ?type . VALUES ?type {{ {_NETWORK_CLASSES} }}
+  OPTIONAL {{ ?n rdfs:label ?fr FILTER(langMatches(lang(?fr), "fr")) }}
+  OPTIONAL {{ ?n rdfs:label ?any }}
+  OPTIONAL {{ ?n skos:altLabel ?alt FILTER(langMatches(lang(?alt), "fr")) }}
+}} GROUP BY ?a ?n"""
+_AMOUNTS = f"""
+SELECT ?p (SAMPLE(?c0) AS ?cost) (SAMPLE(?m0) AS ?meae) (SAMPLE(?d0) AS ?currency) WHERE {{
+  ?p a <{CL}Projet> .
+  {{ ?p <{CL}coutTotal> ?c0 }} UNION {{ ?p <{CL}cofinancementMEAE> ?m0 }}
+  OPTIONAL {{ ?p <{CL}devise> ?d0 }}
+}} GROUP BY ?p"""
+
+
+def _amount(value: object) -> float | None:
+    """A decimal literal as a float (``None`` when absent or not a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _networks(store: GraphStore) -> dict[str, list[Network]]:
+    """Networks of every French authority leading a project, by authority URI."""
+    out: dict[str, list[Network]] = {}
+    order = list(NETWORK_KINDS.values())
+    for row in store.query(_NETWORKS).rows():
+        uri = str(row["n"])
+        types = str(row["types"] or "").split()
+        kind = next((k for c, k in NETWORK_KINDS.items() if c in types), "reseau")
+        name = str(row["frname"] or row["name"] or _local_name(uri))
+        acronym = str(row["acronym"]) if row["acronym"] else None
+        out.setdefault(str(row["a"]), []).append(Network(name, uri, kind, acronym))
+    for networks in out.values():
+        networks.sort(key=lambda n: (order.index(n.kind), n.name.casefold(), n.uri))
+    return out
+
+
 def authority_type(class_uris: list[str]) -> str:
     """Facet value of an authority from its classes (see :data:`AUTHORITY_TYPES`)."""
     for uri, value in AUTHORITY_TYPES.items():
@@ -195,12 +288,14 @@ def _local_name(uri: str) -> str:
 
 def _authorities(store: GraphStore) -> dict[str, Authority]:
     out: dict[str, Authority] = {}
+    networks = _networks(store)
     for row in store.query(_AUTHORITIES).rows():
         uri = str(row["a"])
         kind = authority_type(str(row["types"] or "").split())
         region = row["region"] or (row["code"] if kind == "region" else None)
         name = row["frname"] or row["name"] or _local_name(uri)
-        out[uri] = Authority(str(name), uri, kind, str(region) if region else None)
+        out[uri] = Authority(str(name), uri, kind, str(region) if region else None,
+                             tuple(networks.get(uri, ())))
     return out
 
 
@@ -234,12 +329,19 @@ def extract_documents(store: GraphStore) -> list[ProjectDoc]:
     for row in store.query(_AUTHORITY_LINKS).rows():
         if (draft := drafts.get(str(row["p"]))) is not None:
             draft.authorities.append(str(row["a"]))
+    for row in store.query(_AMOUNTS).rows():
+        if (draft := drafts.get(str(row["p"]))) is not None:
+            draft.total_cost = _amount(row["cost"])
+            draft.ministry_cofinancing = _amount(row["meae"])
+            draft.currency = str(row["currency"]) if row["currency"] else "EUR"
+    provinces = Provinces()
     for row in store.query(_PARTNERS).rows():
         if (draft := drafts.get(str(row["p"]))) is not None:
             uri = str(row["x"])
-            name = row["frname"] or row["name"] or _local_name(uri)
+            name = str(row["frname"] or row["name"] or _local_name(uri))
             country = str(row["country"]) if row["country"] else None
-            draft.partners.append(Partner(str(name), uri, country))
+            code, label = provinces.of(name, country)
+            draft.partners.append(Partner(name, uri, country, code, label))
     authorities = _authorities(store)
     docs = [
         ProjectDoc(
@@ -258,6 +360,9 @@ def extract_documents(store: GraphStore) -> list[ProjectDoc]:
             start_year=d.start_year,
             end_year=d.end_year,
             synthetic=d.synthetic,
+            total_cost=d.total_cost,
+            ministry_cofinancing=d.ministry_cofinancing,
+            currency=d.currency,
         )
         for d in drafts.values()
     ]

@@ -153,12 +153,43 @@ STRINGS: Mapping[str, tuple[str, str]] = MappingProxyType({
                                  "No French authority in this scope."),
     "pooling.clusters": ("Pistes de mutualisation", "Pooling opportunities"),
     "pooling.clusters_intro": (
-        "Groupes de projets proches menés par des collectivités différentes.",
-        "Groups of similar projects led by different authorities.",
+        "Groupes d'au plus {max} projets menés par au moins deux collectivités différentes, "
+        "titrés par ce qu'ils partagent : même partenaire, même région partenaire ou même "
+        "sous-thème. Les plus utiles d'abord (nombre de collectivités, cohérence).",
+        "Groups of at most {max} projects led by at least two different authorities, titled by "
+        "what they share: same partner, same partner region or same sub-topic. Most useful "
+        "first (number of authorities, coherence).",
     ),
-    "pooling.clusters_none": ("Aucun groupe de projets proches.", "No group of similar projects."),
+    "pooling.clusters_none": ("Aucun groupe de projets à mutualiser.",
+                              "No group of projects to pool."),
     "pooling.similarity": ("similarité moyenne {value}", "average similarity {value}"),
     "pooling.project_count": ("{n} projet(s)", "{n} project(s)"),
+    "pooling.authority_count": ("{n} collectivités", "{n} authorities"),
+    "pooling.kind.partner": ("Même partenaire : {value}", "Same partner: {value}"),
+    "pooling.kind.province": ("Même région partenaire : {value}",
+                              "Same partner region: {value}"),
+    "pooling.kind.subtopic": ("Sous-thème : {value}", "Sub-topic: {value}"),
+    "pooling.kind.similar": ("Projets proches", "Similar projects"),
+    "pooling.part": ("{n}/{of}", "{n}/{of}"),
+    "pooling.terms": ("Termes communs", "Shared terms"),
+    "pooling.contacts": ("Qui mettre en relation", "Who to put in touch"),
+    "pooling.col.authority": ("Collectivité", "Authority"),
+    "pooling.col.networks": ("Réseaux", "Networks"),
+    "pooling.col.years": ("Années", "Years"),
+    "pooling.col.amount": ("Coût des projets", "Project cost"),
+    "pooling.col.cofinancing": ("Cofinancement MEAE", "MEAE co-financing"),
+    "pooling.col.projects": ("Projets", "Projects"),
+    "pooling.no_network": ("aucun réseau connu", "no known network"),
+    "pooling.unknown": ("non renseigné", "not given"),
+    "pooling.amounts_note": (
+        "Montants : coût total des projets de la collectivité dans ce groupe et part cofinancée "
+        "par le ministère (MEAE) ; un projet mené à plusieurs compte pour chacune.",
+        "Amounts: total cost of the authority's projects in this group and the share "
+        "co-financed by the ministry (MEAE); a project led jointly counts for each authority.",
+    ),
+    "pooling.group_projects": ("Les projets du groupe", "The group's projects"),
+    "pooling.csv": ("Télécharger ce groupe (CSV)", "Download this group (CSV)"),
+    "pooling.csv_all": ("Tous les groupes en CSV", "All groups as CSV"),
     "pooling.search": ("Voir ces projets dans la recherche", "See these projects in search"),
     # ---- authority types (the ``authority_type`` filter values)
     "type.region": ("Région", "Region"),
@@ -186,6 +217,24 @@ def format_number(n: int, lang: str) -> str:
     return text.replace(",", "\u202f") if lang == "fr" else text
 
 
+def format_euros(amount: float, lang: str) -> str:
+    """An amount in euros, rounded to the euro: « 45 000 € » (narrow no-break space between
+    thousands, no-break space before the sign) or "€45,000"."""
+    number = format_number(round(amount), lang)
+    return f"{number}\u00a0€" if lang == "fr" else f"€{number}"
+
+
+def format_years(years: list[int]) -> str:
+    """Years as runs: [2014, 2015, 2016, 2019] → « 2014–2016, 2019 »."""
+    runs: list[list[int]] = []
+    for year in sorted(set(years)):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
 class Translator:
     """The UI strings of one language: ``t("results.many", n=3)``."""
 
@@ -202,6 +251,9 @@ class Translator:
 
     def number(self, n: int) -> str:
         return format_number(n, self.lang)
+
+    def euros(self, amount: float) -> str:
+        return format_euros(amount, self.lang)
 
 
 @pass_context

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 from cooplink.knowledge_base import KnowledgeBase
 from graph.namespaces import CL, THEME
 from search_api import i18n
+from search_api.pooling import MAX_GROUP
 from search_api.search_routes import (
     Values,
     pooling_data,
@@ -188,6 +189,38 @@ def _place_country(countries: Sequence[str],
     return (chosen or list(countries))[:1]
 
 
+def group_title(ctx: PageContext, group: Mapping[str, Any]) -> str:
+    """A pooling group's title in the page's language (the API writes it in French)."""
+    kind, shared = group.get("kind", ""), group.get("shared") or {}
+    if kind == "partner":
+        title = ctx.t("pooling.kind.partner", value=shared["partner"]["name"])
+    elif kind == "province":
+        title = ctx.t("pooling.kind.province", value=shared["province"]["name"])
+    elif kind == "subtopic":
+        title = ctx.t("pooling.kind.subtopic", value=", ".join(shared.get("terms", [])))
+    elif kind == "similar":
+        title = ctx.t("pooling.kind.similar")
+    else:  # a group of an older shape: its French title, or its authorities
+        return str(group.get("title") or " · ".join(group.get("authorities", [])))
+    if part := group.get("part"):
+        title += f" ({ctx.t('pooling.part', n=part[0], of=part[1])})"
+    return title
+
+
+def contact_view(ctx: PageContext, contact: Mapping[str, Any]) -> dict[str, Any]:
+    """An authority of the pooling view with its link and formatted networks, years, amounts."""
+    amount, cofinancing = contact.get("amount"), contact.get("cofinancing")
+    return {
+        **contact,
+        "href": ctx.href(contact["uri"]),
+        "type_label": ctx.labels.authority_type(contact["type"]),
+        "network_labels": [n["label"] for n in contact.get("networks", [])],
+        "years_text": i18n.format_years(contact.get("years", [])),
+        "amount_text": ctx.t.euros(amount) if amount is not None else "",
+        "cofinancing_text": ctx.t.euros(cofinancing) if cofinancing is not None else "",
+    }
+
+
 def facet_groups(ctx: PageContext, facets: Mapping[str, Sequence[Mapping[str, Any]]],
                  chosen: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
     """Each filter's values with counts, selected ones first, the tail folded away."""
@@ -348,18 +381,20 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
                     "similar_href": similar_path(doc.id),
                     "authorities": ", ".join(a.name for a in doc.authorities)}
 
+        scope = filters.as_params()
         view: dict[str, Any] | None = None
         if data is not None:
             view = {
                 "total": data.get("total", 0),
-                "authorities": [{**a, "href": ctx.href(a["uri"]),
-                                 "type_label": ctx.labels.authority_type(a["type"]),
+                "authorities": [{**contact_view(ctx, a),
                                  "project_list": [project(p) for p in a["projects"]]}
                                 for a in data["authorities"]],
-                "clusters": [{**c, "project_list": [project(p) for p in c["projects"]]}
+                "clusters": [{**c, "heading": group_title(ctx, c),
+                              "contact_list": [contact_view(ctx, a) for a in c["contacts"]],
+                              "project_list": [project(p) for p in c["projects"]],
+                              "csv_href": url("/api/pooling.csv", {**scope, "group": c["id"]})}
                              for c in data["clusters"]],
             }
-        scope = filters.as_params()
         return render(ctx, "pooling.html", {
             "data": data, "view": view,
             "countries": options("country", filters.country),
@@ -368,6 +403,8 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
                                 *(ctx.labels.theme(s) for s in filters.theme)]),
             "search_href": url("/", scope),
             "json_href": url("/api/pooling", scope),
+            "csv_href": url("/api/pooling.csv", scope),
+            "max_group": MAX_GROUP,
         })
 
     return router

@@ -1,5 +1,5 @@
-"""Search routes: ``/api/search``, ``/api/search.csv``, ``/api/projects/{id}/similar`` and
-``/api/pooling``.
+"""Search routes: ``/api/search``, ``/api/search.csv``, ``/api/projects/{id}/similar``,
+``/api/pooling`` and ``/api/pooling.csv``.
 
 Routes only read the query string and call the functions below, which return plain data: the
 HTML pages of the search (another module) call the same functions. Errors are
@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from cooplink.errors import BadRequest
 from cooplink.knowledge_base import KnowledgeBase
+from search_api.pooling import pooling_csv
 
 #: Several values of a filter: repeated parameters (``country=SN&country=ML``) or commas.
 Values = Annotated[list[str] | None, Query()]
@@ -84,6 +85,15 @@ def pooling_data(kb: KnowledgeBase, country: list[str] | None = None,
     return result
 
 
+def pooling_csv_data(kb: KnowledgeBase, country: list[str] | None = None,
+                     theme: list[str] | None = None, group: str | None = None) -> str:
+    """The ``/api/pooling.csv`` export: one group (``group``, an ``id`` of ``/api/pooling``)
+    or every group, one row per project and French authority."""
+    service = kb.search_service()
+    data = pooling_data(kb, country, theme)
+    return pooling_csv(data, service.document, (group or "").strip() or None)
+
+
 def sparql_data(kb: KnowledgeBase, q: str = "", **raw: Any) -> str:
     """The SPARQL query selecting the same filtered set as a search (« voir la requête »)."""
     service = kb.search_service()
@@ -138,5 +148,15 @@ def search_router(kb: KnowledgeBase) -> APIRouter:
     def api_pooling(country: Values = None, theme: Values = None) -> dict[str, Any]:
         """Qui travaille déjà sur ce thème dans ce pays, et les groupes de projets proches."""
         return pooling_data(kb, country, theme)
+
+    @router.get("/api/pooling.csv")
+    def api_pooling_csv(country: Values = None, theme: Values = None,
+                        group: str | None = None) -> Response:
+        """Un groupe de mutualisation (ou tous) en CSV : collectivités, réseaux, montants."""
+        text = pooling_csv_data(kb, country, theme, group)
+        name = f"cooplink-mutualisation-{group}.csv" if group else "cooplink-mutualisation.csv"
+        safe = "".join(c for c in name if c.isalnum() or c in "-_.")
+        return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{safe}"'})
 
     return router

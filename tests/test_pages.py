@@ -338,6 +338,44 @@ def test_the_pooling_page_lists_authorities_and_clusters(client: TestClient) -> 
         "country": [country], "theme": ["eau-assainissement"]}
 
 
+def _plain(text: str) -> str:
+    return " ".join(text.split())  # the test DOM folds (no-break) spaces the same way
+
+
+def test_each_pooling_group_shows_its_title_contacts_and_csv(client: TestClient) -> None:
+    params = "country=SN&theme=eau-assainissement"
+    data = api(client, f"/api/pooling?{params}")
+    page = get(client, f"/mutualisation?{params}")
+    items = page.all("li", class_="cluster")
+    assert data["clusters"] and len(items) == len(data["clusters"])
+    for item, group in zip(items, data["clusters"], strict=True):
+        assert item["id"] == group["id"]
+        assert item.one("h3").text == _plain(group["title"])
+        rows = item.all("tr", class_="contact")
+        assert [r.one("a").text for r in rows] == [c["name"] for c in group["contacts"]]
+        for row, contact in zip(rows, group["contacts"], strict=True):
+            for network in contact["networks"]:
+                assert network["label"] in row.one("td", class_="networks").text
+            if contact["amount"] is not None:
+                assert row.one("td", class_="amount").text == _plain(
+                    i18n.format_euros(contact["amount"], "fr"))
+            assert row.one("td", class_="years").text == i18n.format_years(contact["years"])
+        link = item.one("a", class_="csv")
+        assert link.text == "Télécharger ce groupe (CSV)"
+        assert href_params(link["href"])["group"] == [group["id"]]
+    first = items[0].one("a", class_="csv")["href"]
+    rows = list(csv.DictReader(io.StringIO(client.get(first).content.decode("utf-8"))))
+    assert {r["projet"] for r in rows} == set(data["clusters"][0]["projects"])
+    labels = {n["label"] for a in data["authorities"] for n in a["networks"]}
+    assert labels and all(_plain(label) in page.one("main").text for label in labels)
+    english = get(client, f"/mutualisation?{params}&lang=en")
+    assert english.all("a", class_="csv")[0].text == "Download this group (CSV)"
+    heading = english.all("li", class_="cluster")[0].one("h3").text
+    assert heading.startswith(("Same partner", "Same partner region", "Sub-topic", "Similar"))
+    amounts = [c["amount"] for g in data["clusters"] for c in g["contacts"] if c["amount"]]
+    assert amounts and _plain(i18n.format_euros(amounts[0], "en")) in english.one("main").text
+
+
 # ---------------------------------------------------------------- safety and errors
 def test_user_input_is_escaped(client: TestClient) -> None:
     attack = '"><script>alert(1)</script><img src=x onerror=alert(2)>'

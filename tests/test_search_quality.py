@@ -111,3 +111,9 @@ def test_pooling_clusters_group_the_same_activity(service: SearchService) -> Non
     assert result["clusters"], result
     for cluster in result["clusters"]:
         assert len(cluster["authorities"]) >= 2 and cluster["similarity"] > 0
+        assert len(cluster["projects"]) <= 12
+    # A sub-topic's title words are used by at least half of its projects (issue 9).
+    for cluster in (c for c in result["clusters"] if c["kind"] == "subtopic"):
+        texts = [service.document(p).text.lower() for p in cluster["projects"]]
+        for word in cluster["shared"]["terms"]:
+            assert sum(word in text for text in texts) * 2 >= len(texts), (word, cluster)
