@@ -49,9 +49,10 @@ class Budgets:
         capacity = self.capacity(leaders)
         scale = min(2.5, max(0.3, (capacity / _MEDIAN_CAPACITY) ** 0.35))
         drawn = self._rng.lognormvariate(math.log(median * scale), 0.75)
-        ceiling = max(low, min(high, capacity))
-        value = min(ceiling, max(low, drawn))
+        value = min(max(low, min(high, capacity)), max(low, drawn))
         step = 1_000 if value >= 100_000 else 100
+        # rounded like a budget line, never above the ceiling (a capacity is rarely round)
+        ceiling = max(low, min(high, capacity) // step * step)
         value = max(low, min(ceiling, round(value / step) * step))
         return Decimal(int(value))
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ingest._gazetteer import City, Gazetteer
 from ingest.names import CountryProfile, PlaceBank, PlaceNamer, partner_identity, tidy_french
+from ingest.plausibility import Geography
 
 #: Designators of a country's first-level (or near) divisions, by their first word(s).
 _REGIONAL = ("Région", "Province", "Provincia", "Gobierno Provincial", "Gobierno Regional",
@@ -45,13 +46,16 @@ def _regional(designator: str) -> bool:
 class PartnerNamer:
     """Draws unique partner names per country with one random generator."""
 
-    def __init__(self, bank: PlaceBank, gazetteer: Gazetteer, rng: random.Random) -> None:
+    def __init__(self, bank: PlaceBank, gazetteer: Gazetteer, rng: random.Random,
+                 geography: Geography) -> None:
         self._bank, self._gazetteer, self._rng = bank, gazetteer, rng
+        self._geography = geography
         self._fallback = PlaceNamer(bank, rng)
         self._taken: dict[str, set[str]] = {}
         self._towns: dict[str, list[City]] = {}
         self._capitals: dict[str, list[City]] = {}
         self._near: dict[str, dict[str | None, list[City]]] = {}
+        self._checked: dict[tuple[str, str], bool] = {}
 
     def partner(self, profile: CountryProfile) -> PartnerPlace:
         """A new partner of the country (never the same identity twice in one country)."""
@@ -64,6 +68,8 @@ class PartnerNamer:
             if not pool:
                 break
             city = pool.pop()
+            if not self._usable(iso, city.name):
+                continue
             name = self._designate(designator.replace("Province du {}", "Province de {}"),
                                    city.name)
             identity = partner_identity(name)
@@ -89,7 +95,9 @@ class PartnerNamer:
             self._near[profile.iso2] = grouped
         near = self._near[profile.iso2].get(admin1) if admin1 is not None else None
         if near and self._rng.random() < 0.6:
-            return self._rng.choice(near).name
+            town = self._rng.choice(near).name
+            if self._usable(profile.iso2, town):
+                return town
         return self._fallback.place(profile.iso2)
 
     def article_form(self, name: str, lang: str = "fr") -> str:
@@ -115,6 +123,16 @@ class PartnerNamer:
                            key=lambda c: rng.random() ** (1.0 / max(c.population, 1000) ** 0.5))
             pools[iso] = keyed
         return pools[iso]
+
+    def _usable(self, iso: str, name: str) -> bool:
+        """Whether a description can quote this town there: « Marigot » (Haiti) or « Desert
+        Hot Springs » would read as a climate the country lacks (checked when drawn)."""
+        key = (iso, name)
+        found = self._checked.get(key)
+        if found is None:
+            found = self._geography.fits(name, self._geography.tags(iso))
+            self._checked[key] = found
+        return found
 
     def _designate(self, designator: str, place: str) -> str:
         name = designator.format(place)

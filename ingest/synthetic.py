@@ -134,7 +134,7 @@ def generate(
         raise ValueError("n_projects doit être au moins 1")
     rng = random.Random(seed)
     places = PlaceBank.load()
-    namer = PartnerNamer(places, Gazetteer.load(), rng)
+    namer = PartnerNamer(places, Gazetteer.load(), rng, geography())
     countries = [places.countries[c] for c in partner_countries(reference, places)]
     french = FrenchSide(reference, rng, max(1, round(n_projects * FRENCH_PER_PROJECT)))
     partners = _partners(rng, namer, countries, max(1, round(n_projects * PARTNERS_PER_PROJECT)))
@@ -241,7 +241,8 @@ class _ProjectBuilder:
         self.reference, self.rng, self.namer, self.french = reference, rng, namer, french
         self.phrases = PhraseBank.load()
         self.geography = geography()
-        self.budgets = Budgets(reference, costs(), rng)
+        self.money = costs()
+        self.budgets = Budgets(reference, self.money, rng)
         self.writer = DescriptionWriter(self.phrases, rng, self.geography, costs())
         self.actors = ActorPicker(reference, rng)
         self.titles: set[tuple[str, str]] = set()  # (country, French title) already given
@@ -261,7 +262,8 @@ class _ProjectBuilder:
         leaders = self._leaders(link.french, themes[0])
         cost = self.budgets.cost(themes[0], north, [french.get(i) for i in leaders])
         cofinancing, share = self.budgets.split(cost)
-        self.writer.constrain(tags, self.budgets.works_budget(cost))
+        works_budget = self.budgets.works_budget(cost)
+        self.writer.constrain(tags, works_budget)
         partners = [link.partner]
         neighbours = self.by_country[profile.iso2]
         if len(neighbours) > 1 and rng.random() < 0.15:  # a second partner of the same country
@@ -281,10 +283,18 @@ class _ProjectBuilder:
         titles = {"fr": self._title(profile.iso2, themes[0], french_vars, start, end)}
         if lang != "fr":
             titles[lang] = self.writer.title(lang, themes[0], variables)
+        description = self.writer.description(lang, themes, variables)
+        for attempt in range(1, 4):
+            # works named across two slots (« construction d'{un marché} ») escape the writer's
+            # accounting: the whole text is checked, and written again with less money
+            if self.money.works_cost(" ".join([*titles.values(), description])) <= cost:
+                break
+            self.writer.constrain(tags, works_budget / 2**attempt)
+            description = self.writer.description(lang, themes, variables)
         return RawProject(
             source_id=f"SYN-{start}-{index:05d}",
             titles=titles,
-            descriptions={lang: self.writer.description(lang, themes, variables)},
+            descriptions={lang: description},
             language=lang,
             french_authorities=[french.mention(f) for f in leaders],
             partners=[_mention(p) for p in partners],
