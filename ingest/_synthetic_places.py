@@ -62,9 +62,14 @@ class PartnerNamer:
         iso, rng = profile.iso2, self._rng
         taken = self._taken.setdefault(iso, set())
         designators, weights = self._designators(profile)
-        for _ in range(40):
+        local = [(d, w) for d, w in zip(designators, weights, strict=True) if not _regional(d)]
+        while True:  # each turn takes a town out of a pool: this ends
             designator = rng.choices(designators, weights)[0]
             pool = self._pool(iso, regional=_regional(designator))
+            if not pool:  # every division named already: a town's designator, if any
+                if local:  # (where all are regional, as in São Tomé, a town is a seat too)
+                    designator = rng.choices([d for d, _ in local], [w for _, w in local])[0]
+                pool = self._pool(iso, regional=False)
             if not pool:
                 break
             city = pool.pop()
