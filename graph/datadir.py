@@ -48,6 +48,25 @@ class Generation:
     def manifest_path(self) -> Path:
         return self.path / "manifest.json"
 
+    @property
+    def search_path(self) -> Path:
+        """The search artefacts served with this generation: the folder named in its
+        ``SEARCH`` pointer (a better index computed after publication, issue 9), else
+        ``search/``, the one written by the build."""
+        try:
+            name = (self.path / "SEARCH").read_text("utf-8").strip()
+        except FileNotFoundError:
+            return self.path / "search"
+        return self.path / name if name and "/" not in name else self.path / "search"
+
+    def publish_search(self, folder: Path) -> None:
+        """Serve ``folder`` (inside this generation) as its search artefacts, atomically."""
+        if folder.parent != self.path:
+            raise ValueError(f"{folder} n'est pas dans la génération {self.id}")
+        tmp = self.path / "SEARCH.tmp"
+        tmp.write_text(folder.name, "utf-8")
+        os.replace(tmp, self.path / "SEARCH")
+
     def manifest(self) -> dict[str, Any]:
         try:
             data: dict[str, Any] = json.loads(self.manifest_path.read_text("utf-8"))

@@ -217,6 +217,12 @@ def _countries() -> dict[str, Country]:
     return out
 
 
+def load_countries() -> dict[str, Country]:
+    """The countries alone (``pycountry`` and the hand-written overrides), without reading the
+    COG files: what search's place recognition needs at each index load."""
+    return _countries()
+
+
 def _themes() -> dict[str, Theme]:
     from rdflib import Graph, Literal, URIRef
     from rdflib.namespace import RDF, SKOS

@@ -7,6 +7,7 @@ HTML error page, by the client's ``Accept`` header.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,6 +45,10 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         # Workers start with the server, so they load the graph (an in-memory copy takes
         # seconds) before the first query rather than during it.
         runner.start()
+        # The model and indexes load in the background: /healthz answers "starting" at once
+        # and "ok" when a search no longer waits for them (issue 9, "ready means ready").
+        warming = threading.Thread(target=kb.warm, name="cooplink-warm", daemon=True)
+        warming.start()
         yield
         runner.close()
 
@@ -82,7 +87,13 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict[str, object]:
-        """État du service : nombre de projets et de triplets servis."""
-        return kb.health()
+        """État du service : « starting » pendant le chargement du modèle et des index,
+        puis « ok » ; nombre de projets et de triplets servis, modèle de recherche servi."""
+        health = kb.health()
+        if health["status"] == "ok":
+            if not kb.ready:
+                health["status"] = "starting"
+            health["search"] = kb.search_tier()
+        return health
 
     return app

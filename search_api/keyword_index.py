@@ -109,6 +109,19 @@ class KeywordIndex:
         lengths = np.diff(indptr)
         return {tok: int(lengths[i]) for tok, i in self._retriever.vocab_dict.items() if tok}
 
+    def document_counts(self, docs: np.ndarray) -> dict[str, int]:
+        """Per vocabulary stem, how many of the documents marked in the boolean mask ``docs``
+        contain it (stems absent from them are left out)."""
+        if self._retriever is None or not np.any(docs):
+            return {}
+        indptr = np.asarray(self._retriever.scores["indptr"], dtype=np.int64)
+        rows = np.asarray(self._retriever.scores["indices"], dtype=np.int64)
+        marked = np.concatenate([[0], np.cumsum(np.asarray(docs, dtype=np.int64)[rows])])
+        # One CSC column per stem: the marked documents among its rows.
+        per_column = marked[indptr[1:]] - marked[indptr[:-1]]
+        return {tok: int(per_column[i]) for tok, i in self._retriever.vocab_dict.items()
+                if tok and i < len(per_column) and per_column[i] > 0}
+
     def idf(self, stem: str) -> float:
         """Lucene BM25 idf of a stem (a stem absent from the corpus gets the highest idf)."""
         df = self._df.get(stem, 0)

@@ -150,8 +150,11 @@ class PageContext:
                              for p in result["partners"]],
             "years": span,
             "similar_href": similar_path(result["id"]),
-            "pooling_href": url("/mutualisation", {"country": result["countries"][:1],
-                                                   "theme": result["themes"][:1]}),
+            # The theme the query matched (issue 9), not merely the project's first one.
+            "pooling_href": url("/mutualisation", {
+                "country": result["countries"][:1],
+                "theme": [result.get("matched_theme") or result["themes"][0]]
+                if result["themes"] else []}),
         }
 
     def why(self, reason: Mapping[str, Any]) -> str:

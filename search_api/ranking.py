@@ -29,9 +29,11 @@ How a text query is scored (the reasons and the numbers are in docs/search.md):
   the result set is decided before it. It needs centroids that average many projects: with
   fewer than ``theme_min_documents`` projects in some theme (a small file, the 66 passages of the
   French check) a centroid is a handful of projects rather than a theme, and the prior is off.
-* **Result set** — documents whose fused score clears ``relevance_cut``: the ``total`` and the
-  facet counts of a text query describe that set. Filters select candidates *before* scoring:
-  every document matching them is scored, so a selective filter loses nothing.
+* **Result set** — every document matching the filters, ranked: a text query never drops one
+  (issue 9). Documents whose fused score clears ``relevance_cut`` are *close matches*: they
+  are ranked first and counted apart (``relevant_total``, the facets' ``relevant``); the cut
+  only marks, it never hides. Filters select candidates *before* scoring: every document
+  matching them is scored, so a selective filter loses nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 
 Kind = str  # "short" | "sentence"
+#: Added to the ranking key of close matches: they come before every further result, whose
+#: order among themselves is the score's (scores stay far below this).
+CLOSE_FIRST = 1e6
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class FusionWeights:
     theme_temperature: float = 1.0
     #: Least number of projects every (non-empty) theme needs for the prior to apply.
     theme_min_documents: int = 20
+    #: Put texts of every language on one footing (:func:`language_balance`).
+    language_balance: bool = True
 
 
 def query_kind(content_words: int, short_words: int = 3) -> Kind:
@@ -87,6 +94,33 @@ def standardise(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
         return np.asarray(scores, dtype=np.float64)
     std = float(ref.std())
     return (np.asarray(scores, dtype=np.float64) - float(ref.mean())) / (std if std > 1e-9 else 1.0)
+
+
+def language_balance(z: np.ndarray, languages: np.ndarray, reference: np.ndarray,
+                     reference_z: np.ndarray, min_documents: int = 30) -> np.ndarray:
+    """Dense z-scores without the lift a query gives to texts of its own language.
+
+    Multilingual encoders place a query closer to every text written in its language: an
+    English query lifts all English projects above French ones that fit it better (issue 9).
+    ``languages`` gives each document's language group (0: the corpus's main language);
+    for every other group with at least ``min_documents`` documents in the reference sample,
+    its mean reference z minus the main group's is subtracted from its documents — the
+    groups are put on one footing, so a query ranks projects as it would in any language.
+    A smaller group is left alone: the mean of a handful of texts says more about their
+    subjects than about their language.
+    ``reference`` are the sample's positions and ``reference_z`` their z-scores."""
+    out = np.asarray(z, dtype=np.float64).copy()
+    groups = np.asarray(languages)[reference]
+    main = groups == 0
+    if not main.any():
+        return out
+    base = float(reference_z[main].mean())
+    for group in np.unique(groups[groups != 0]):
+        members = groups == group
+        if int(members.sum()) < min_documents:
+            continue
+        out[np.asarray(languages) == group] -= float(reference_z[members].mean()) - base
+    return out
 
 
 def keyword_strength(bm25: np.ndarray, ideal: float) -> np.ndarray:

@@ -116,34 +116,41 @@ class SearchService:
         return self._scores(query, np.ones(len(self.index), dtype=bool))[1]
 
     def _scores(self, query: str, needed: np.ndarray, weights: ranking.FusionWeights | None = None,
-                ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-        """Ranking scores and match scores (``-inf`` outside ``needed``), and the query's term
-        weights. The match score decides the result set; the ranking score adds the theme
-        prior, which only reorders it (docs in :mod:`search_api.ranking`)."""
+                ) -> tuple[np.ndarray, np.ndarray, dict[str, float], np.ndarray]:
+        """Ranking scores and match scores (``-inf`` outside ``needed``), the query's term
+        weights and its weight per theme (:func:`ranking.theme_weights`). The match score
+        decides which results are close matches; the ranking score adds the theme prior, which
+        only reorders (docs in :mod:`search_api.ranking`)."""
         weights = weights or self.weights
         index = self.index
         vector = self.query_vector(query)
         stems = index.keyword.analyzer.stems(query)
+        kind = ranking.query_kind(len(set(stems)), weights.short_words)
+        if weights.language_balance:
+            stems = [s for s in stems if s not in index.foreign_stems]
         positions = np.flatnonzero(needed)
         dense = np.full(len(index), -np.inf)
         dense[positions] = index.dense_scores(vector, positions)
-        z = ranking.standardise(dense, index.reference_scores(vector))
+        reference = index.reference_scores(vector)
+        z = ranking.standardise(dense, reference)
+        if weights.language_balance:
+            z = ranking.language_balance(z, index.languages, index.reference,
+                                         ranking.standardise(reference, reference))
         strength = ranking.keyword_strength(index.keyword.scores_for_stems(stems),
                                             index.keyword.ideal_score(stems))
-        kind = ranking.query_kind(len(set(stems)), weights.short_words)
         if kind == "sentence" and weights.phrase_bonus:
             strength += weights.phrase_bonus * self._verbatim(query, strength)
         best = float(min(strength.max(initial=0.0), 1.0))
         matched = ranking.fuse(z, strength, ranking.keyword_weight(kind, weights, best))
         matched[~needed] = -np.inf
         ranked = matched
+        theme_weights = ranking.theme_weights(vector, index.theme_centroids,
+                                              weights.theme_temperature)
         if weights.theme_prior and ranking.themes_are_broad(index.fields["theme"],
                                                             weights.theme_min_documents):
-            theme_weights = ranking.theme_weights(vector, index.theme_centroids,
-                                                  weights.theme_temperature)
             prior = ranking.theme_prior(theme_weights, index.fields["theme"], len(index))
             ranked = matched + weights.theme_prior * prior
-        return ranked, matched, {s: index.keyword.idf(s) for s in set(stems)}
+        return ranked, matched, {s: index.keyword.idf(s) for s in set(stems)}, theme_weights
 
     def _verbatim(self, query: str, strength: np.ndarray) -> np.ndarray:
         """Documents containing the query verbatim (accents and case aside). Only documents
@@ -170,42 +177,73 @@ class SearchService:
     # ------------------------------------------------------------------ search
     def search(self, q: str = "", filters: SearchFilters | None = None, limit: int = 20,
                offset: int = 0, max_limit: int = MAX_LIMIT) -> dict[str, Any]:
-        """Search in the API's JSON shape: ``{"query", "total", "results", "facets"}``.
+        """Search in the API's JSON shape: ``{"query", "total", "relevant_total", "results",
+        "facets"}``.
 
-        An empty ``q`` lists the projects matching the filters, most recent first."""
+        Every project matching the filters is a result (``total``), ranked: a text query
+        orders them, it never drops one (issue 9). Results whose match score clears
+        ``relevance_cut`` are *close matches* (``close_match`` per result, ``relevant_total``);
+        the others are still listed, after them in general. An empty ``q`` lists the projects
+        matching the filters, most recent first."""
         _check_paging(limit, offset, max_limit)
         filters = filters or SearchFilters()
         query = " ".join(q.split())
         index = self.index
         n = len(index)
         masks = self._masks(filters)
+        candidates = ranking.combine(masks, n)
         weights: dict[str, float] = {}
+        themes: np.ndarray | None = None
         if query:
             needed = ranking.needed_for_facets(masks, n)
             if not masks and index.vectors.kind != "exact":
-                needed = self._pool(query)
-            scores, matched, weights = self._scores(query, needed)
-            relevant = needed & (matched >= self.weights.relevance_cut)
+                pool = self._pool(query)
+                # The pool holds the best candidates; a page beyond it scores everything.
+                if offset + limit <= int(pool.sum()):
+                    needed = pool
+            scores, matched, weights, themes = self._scores(query, needed)
+            close = needed & (matched >= self.weights.relevance_cut)
+            # Unscored candidates (outside an approximate pool) come last, by recency.
+            scores = np.where(np.isfinite(scores), scores, -1e9 + self._recency * 1e-12)
         else:
-            scores, relevant = self._recency, np.ones(n, dtype=bool)
-        chosen = np.flatnonzero(relevant & ranking.combine(masks, n))
-        page = chosen[ranking.rank(scores[chosen], offset, limit)]
-        facets = ranking.facet_counts(index.fields, index.years, index.year_values, masks, relevant)
+            scores, close = self._recency, np.ones(n, dtype=bool)
+        chosen = np.flatnonzero(candidates)
+        # Close matches first, so the page can draw one line above the further results.
+        order = scores + ranking.CLOSE_FIRST * close if query else scores
+        page = chosen[ranking.rank(order[chosen], offset, limit)]
+        everything = np.ones(n, dtype=bool)
+        counts = ranking.facet_counts(index.fields, index.years, index.year_values, masks,
+                                      everything)
+        close_counts = ranking.facet_counts(index.fields, index.years, index.year_values, masks,
+                                            close)
         return {
             "query": query,
             "total": len(chosen),
-            "results": [self._result(int(i), scores[i] if query else None, weights) for i in page],
-            "facets": self._facets(facets, filters),
+            "relevant_total": int(np.count_nonzero(close[chosen])),
+            "results": [self._result(int(i), scores[i] if query else None, weights,
+                                     bool(close[i]), themes) for i in page],
+            "facets": self._facets(counts, close_counts, filters),
         }
 
-    def _result(self, position: int, score: float | None,
-                weights: dict[str, float]) -> dict[str, Any]:
+    def _matched_theme(self, doc: ProjectDoc, themes: np.ndarray | None) -> str | None:
+        """The project's theme closest to the query (its first theme without a query)."""
+        if not doc.themes:
+            return None
+        if themes is None or not len(themes):
+            return doc.themes[0]
+        position = {value: i for i, value in enumerate(self.index.values["theme"])}
+        return max(doc.themes, key=lambda t: themes[position[t]] if t in position else -1.0)
+
+    def _result(self, position: int, score: float | None, weights: dict[str, float],
+                close_match: bool = True, themes: np.ndarray | None = None) -> dict[str, Any]:
         doc = self.index.docs[position]
         return {
             "id": doc.id,
             "uri": doc.uri,
             "title": doc.title,
             "score": None if score is None else round(float(score), 4),
+            "close_match": close_match,
+            "matched_theme": self._matched_theme(doc, themes),
             "snippet": snippet(doc.description, weights, self.index.keyword.analyzer),
             "countries": list(doc.countries),
             "themes": list(doc.themes),
@@ -217,22 +255,29 @@ class SearchService:
             "end_year": doc.end_year,
         }
 
-    def _facets(self, counts: dict[str, np.ndarray],
+    def _facets(self, counts: dict[str, np.ndarray], close: dict[str, np.ndarray],
                 filters: SearchFilters) -> dict[str, list[dict[str, Any]]]:
+        """Facet entries: ``count`` — projects matching the other filters with this value (what
+        ticking it would list); ``relevant`` — how many of them are close matches of the
+        query. Sorted by ``relevant``, then ``count``."""
         out: dict[str, list[dict[str, Any]]] = {}
         chosen = filters.values()
         for name in FIELDS:
             labels = self.index.vocab[name]
             entries: list[dict[str, Any]] = [
-                {"value": value, "label": labels[value], "count": int(count)}
-                for value, count in zip(self.index.values[name], counts[name], strict=True)
+                {"value": value, "label": labels[value], "count": int(count),
+                 "relevant": int(near)}
+                for value, count, near in zip(self.index.values[name], counts[name], close[name],
+                                              strict=True)
                 if count > 0 or value in chosen.get(name, ())
             ]
-            entries.sort(key=lambda e: (-e["count"], e["label"]))
+            entries.sort(key=lambda e: (-e["relevant"], -e["count"], e["label"]))
             out[name] = entries
         out["start_year"] = [
-            {"value": int(year), "label": str(int(year)), "count": int(count)}
-            for year, count in zip(self.index.year_values, counts["start_year"], strict=True)
+            {"value": int(year), "label": str(int(year)), "count": int(count),
+             "relevant": int(near)}
+            for year, count, near in zip(self.index.year_values, counts["start_year"],
+                                         close["start_year"], strict=True)
             if count > 0
         ]
         return out
@@ -247,11 +292,12 @@ class SearchService:
         data = self.search(q, filters, limit=CSV_MAX_ROWS, offset=0, max_limit=CSV_MAX_ROWS)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["id", "uri", "title", "score", "countries", "themes",
+        writer.writerow(["id", "uri", "title", "score", "close_match", "countries", "themes",
                          "french_authorities", "partners", "start_year", "end_year", "snippet"])
         for r in data["results"]:
             writer.writerow([
                 r["id"], r["uri"], r["title"], "" if r["score"] is None else r["score"],
+                "oui" if r["close_match"] else "non",
                 ";".join(r["countries"]), ";".join(r["themes"]),
                 ";".join(a["name"] for a in r["french_authorities"]),
                 ";".join(p["name"] for p in r["partners"]),

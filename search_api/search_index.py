@@ -46,6 +46,8 @@ REFERENCE_SAMPLE = 2048
 #: Random document pairs whose cosines calibrate "similar" for pooling clusters.
 CALIBRATION_PAIRS = 4000
 ENCODE_BATCH = 256
+#: A stem absent from French texts is a word of another language once this many texts use it.
+FOREIGN_WORD_DOCUMENTS = 5
 
 
 def field_values(doc: ProjectDoc, name: str) -> list[str]:
@@ -87,24 +89,64 @@ def _encode_missing(texts: list[str], keys: list[bytes], encoder: Encoder,
     return len(pending)
 
 
-def _seed_from_previous(previous_dir: Path | None, cache: EmbeddingCache,
-                        needed: set[bytes]) -> int:
-    """Copy vectors the cache lacks from the previous generation's index of the same model
-    (e.g. after the cache folder was deleted); returns how many were copied."""
+def _parts(encoder: Encoder) -> list[tuple[Encoder, float]]:
+    """A fusion's parts with their weights; a single encoder is its own part."""
+    parts = getattr(encoder, "parts", None)
+    return list(parts) if parts else [(encoder, 1.0)]
+
+
+def _previous_rows(previous_dir: Path | None, model: str) -> tuple[list[bytes], np.ndarray]:
+    """Chunk keys and vectors of the previous generation's index of ``model`` (none when it
+    is missing or of another model)."""
     if previous_dir is None or not (previous_dir / "manifest.json").exists():
-        return 0
+        return [], np.zeros((0, 0), np.float32)
     try:
-        index = load_vector_index(previous_dir, cache.model)
+        index = load_vector_index(previous_dir, model)
         with np.load(previous_dir / "arrays.npz") as data:
             keys = keys_from_array(data["chunk_keys"])
     except (IndexMismatch, OSError, KeyError, ValueError):
-        return 0
+        return [], np.zeros((0, 0), np.float32)
+    return keys, index.rows()
+
+
+def _seed_from_previous(previous: tuple[list[bytes], np.ndarray], columns: slice, scale: float,
+                        cache: EmbeddingCache, needed: set[bytes]) -> int:
+    """Copy vectors the cache lacks from the previous generation's index (e.g. after the cache
+    folder was deleted): ``columns`` of its rows, divided by ``scale`` (a fusion part's block
+    is its unit vector times ``sqrt(weight)``); returns how many were copied."""
+    keys, rows = previous
     wanted = [i for i, k in enumerate(keys) if k in needed]
     _, missing = cache.lookup([keys[i] for i in wanted])
-    rows = [wanted[i] for i in missing]
-    if rows:
-        cache.add([keys[i] for i in rows], index.rows()[rows])
-    return len(rows)
+    chosen = [wanted[i] for i in missing]
+    if chosen:
+        cache.add([keys[i] for i in chosen], normalise_rows(rows[chosen][:, columns] / scale))
+    return len(chosen)
+
+
+def embed_chunks(texts: list[str], keys: list[bytes], encoder: Encoder, root: Path,
+                 previous_dir: Path | None, progress: Progress) -> tuple[np.ndarray, int, int]:
+    """Vectors of ``texts`` for ``encoder``: read from the embedding cache, seeded from the
+    previous generation, encoded only where missing. A fusion is cached *per part*, so a
+    fast tier's vectors (e.g. ``usem3`` alone) are reused by the full fusion and the other way
+    round. Returns the vectors, how many texts were encoded and how many were seeded."""
+    previous = _previous_rows(previous_dir, encoder.name)
+    needed = set(keys)
+    blocks: list[np.ndarray] = []
+    encoded = seeded = offset = 0
+    for part, weight in _parts(encoder):
+        cache = EmbeddingCache(root, part.name, part.dimension)
+        columns = slice(offset, offset + part.dimension)
+        offset += part.dimension
+        if len(previous[0]) and previous[1].shape[1] == encoder.dimension:
+            seeded += _seed_from_previous(previous, columns, float(np.sqrt(weight)), cache, needed)
+        encoded += _encode_missing(texts, keys, part, cache, progress)
+        vectors, missing = cache.lookup(keys)
+        if missing:  # pragma: no cover - _encode_missing fills every gap
+            raise IndexMismatch("des textes n'ont pas pu être encodés")
+        cache.compact(keys)
+        blocks.append(vectors * np.float32(np.sqrt(weight)))
+    joined = blocks[0] if len(blocks) == 1 else normalise_rows(np.concatenate(blocks, axis=1))
+    return joined, encoded, seeded
 
 
 def _calibration(doc_vectors: np.ndarray) -> dict[str, float]:
@@ -131,8 +173,8 @@ def doc_vectors_from_chunks(rows: np.ndarray, chunk_doc: np.ndarray, n_docs: int
 
 
 def build_search_index(store: GraphStore, target_dir: Path, previous_dir: Path | None,
-                       encoder: Encoder, settings: Any,
-                       progress: Progress | None = None) -> dict[str, Any]:
+                       encoder: Encoder, settings: Any, progress: Progress | None = None,
+                       spec: str | None = None) -> dict[str, Any]:
     """Write every search artefact of a generation into ``target_dir``; return its manifest.
 
     ``settings`` supplies ``search_chunk_words``, ``search_approximate_threshold`` and the
@@ -141,13 +183,16 @@ def build_search_index(store: GraphStore, target_dir: Path, previous_dir: Path |
     progress.step("Recherche : lecture des projets dans le graphe")
     docs = extract_documents(store)
     return write_search_index(docs, extract_vocabularies(store, docs), target_dir, previous_dir,
-                              encoder, settings, progress)
+                              encoder, settings, progress, spec=spec)
 
 
 def write_search_index(docs: list[ProjectDoc], vocab: dict[str, dict[str, str]],
                        target_dir: Path, previous_dir: Path | None, encoder: Encoder,
-                       settings: Any, progress: Progress | None = None) -> dict[str, Any]:
-    """Write the search artefacts of ``docs`` (in index order) into ``target_dir``."""
+                       settings: Any, progress: Progress | None = None,
+                       spec: str | None = None) -> dict[str, Any]:
+    """Write the search artefacts of ``docs`` (in index order) into ``target_dir``;
+    ``spec`` (the encoder's settings name) is recorded so the server loads the same model
+    for queries."""
     progress = progress or NullProgress()
     started = time.perf_counter()
     texts: list[str] = []
@@ -157,15 +202,10 @@ def write_search_index(docs: list[ProjectDoc], vocab: dict[str, dict[str, str]],
             texts.append(chunk)
             chunk_doc.append(position)
     keys = [text_key(t) for t in texts]
-    cache = EmbeddingCache(cache_root(settings), encoder.name, encoder.dimension)
-    seeded = _seed_from_previous(previous_dir, cache, set(keys))
     encode_started = time.perf_counter()
-    encoded = _encode_missing(texts, keys, encoder, cache, progress)
+    vectors, encoded, seeded = embed_chunks(texts, keys, encoder, cache_root(settings),
+                                            previous_dir, progress)
     encode_seconds = time.perf_counter() - encode_started
-    vectors, missing = cache.lookup(keys)
-    if missing:  # pragma: no cover - _encode_missing fills every gap
-        raise IndexMismatch("des textes n'ont pas pu être encodés")
-    cache.compact(keys)
 
     progress.step(f"Recherche : index vectoriel et index plein texte ({len(docs)} projets)")
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -187,6 +227,7 @@ def write_search_index(docs: list[ProjectDoc], vocab: dict[str, dict[str, str]],
     manifest = {
         "format": FORMAT_VERSION,
         "model": encoder.name,
+        "spec": spec,
         "dimension": encoder.dimension,
         "documents": len(docs),
         "chunks": len(texts),
@@ -237,6 +278,19 @@ class SearchIndex:
         n = len(docs)
         self.reference = np.unique(np.linspace(0, n - 1, min(n, REFERENCE_SAMPLE)).astype(np.int64))
         self.year_values = np.unique(self.years[self.years >= 0])
+        # Language group per document for ranking.language_balance: 0 is French (or unknown),
+        # the corpus's main language; each other language its own group.
+        codes = {"fr": 0, "": 0}
+        self.languages = np.array([codes.setdefault(doc.language or "", len(codes) - 1)
+                                   for doc in docs], dtype=np.int64)
+        # Common words of the other languages that French texts never use (« water »,
+        # « agua »): not counted as query keywords, so an English query does not lift English
+        # projects merely for sharing its language (issue 9). Names (« Tillabéri ») occur in
+        # French texts too, and rare terms are too few to matter: both still count.
+        in_main = keyword.document_counts(self.languages == 0)
+        self.foreign_stems = {stem for stem, count in
+                              keyword.document_counts(self.languages != 0).items()
+                              if count >= FOREIGN_WORD_DOCUMENTS and stem not in in_main}
         self._single_chunk = len(vectors) == n
         # Copied once: indexing the sample out of the full matrix on every query costs more
         # than the product itself. Chunks of the sampled documents, and which one each is.

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyoxigraph as ox
 
+from graph.datadir import Generation
 from graph.namespaces import CL, XSD
 
 SIMILARITY = CL + "similarity"
@@ -120,9 +121,16 @@ class WorkerFunctions:
     """What a query worker holds: the project vectors of its generation; texts per request."""
 
     def __init__(self, store_path: Path) -> None:
-        self.projects = ProjectVectors.load(store_path.parent / "search")
+        self.generation = Generation(store_path.parent)
+        self.folder = self.generation.search_path
+        self.projects = ProjectVectors.load(self.folder)
 
     def functions(self, texts: Mapping[str, np.ndarray]) -> dict[str, Callable[..., Any]]:
+        # A better search tier may have been swapped in since (issue 9): the parent then
+        # embeds with its model, so the vectors must be that tier's.
+        folder = self.generation.search_path
+        if folder != self.folder:
+            self.folder, self.projects = folder, ProjectVectors.load(folder)
         return {SIMILARITY: similarity_function(self.projects, texts)}
 
 

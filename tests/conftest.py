@@ -3,6 +3,7 @@ are made once per session (building is the slow part)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,11 @@ TEST_PROJECTS = 1500
 @pytest.fixture(scope="session")
 def built_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase]:
     """A KnowledgeBase over a temporary data dir holding the default dataset at test scale."""
-    data_dir: Path = tmp_path_factory.mktemp("var")
+    # COOPLINK_TEST_BUILT_DIR: a developer's shortcut to reuse one build across runs (the
+    # build is the slow part of the suite); CI and ``make test`` always build afresh.
+    reuse = os.environ.get("COOPLINK_TEST_BUILT_DIR")
+    data_dir: Path = Path(reuse) if reuse else tmp_path_factory.mktemp("var")
     kb = KnowledgeBase(Settings(data_dir=data_dir, projects=TEST_PROJECTS, seed=42))
-    kb.build()
+    if not (reuse and kb.datadir.exists()):
+        kb.build()
     yield kb

@@ -31,8 +31,9 @@ from search_api.search import SearchService
 from search_api.search_index import SearchIndex, field_values, write_search_index
 from search_api.vector_index import IndexMismatch
 
-RESULT_KEYS = {"id", "uri", "title", "score", "snippet", "countries", "themes",
-               "french_authorities", "partners", "start_year", "end_year"}
+RESULT_KEYS = {"id", "uri", "title", "score", "close_match", "matched_theme", "snippet",
+               "countries", "themes", "french_authorities", "partners", "start_year",
+               "end_year"}
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +75,9 @@ FILTER_CASES = [
 
 def test_search_answers_the_documented_shape(client: TestClient) -> None:
     body = client.get("/api/search", params={"q": "eau potable", "limit": 5}).json()
-    assert set(body) == {"query", "total", "results", "facets"}
+    assert set(body) == {"query", "total", "relevant_total", "results", "facets"}
     assert body["query"] == "eau potable" and body["total"] >= len(body["results"]) > 0
+    assert 0 < body["relevant_total"] <= body["total"]
     for result in body["results"]:
         assert set(result) == RESULT_KEYS
         assert isinstance(result["score"], float)
@@ -107,13 +109,47 @@ def test_filtered_text_search_ranks_every_match(service: SearchService,
     query = "formation des agents municipaux"
     scores, matched = service.scores(query), service.match_scores(query)
     cut = service.weights.relevance_cut
-    # The result set is decided by the match score; the ranking score (with the theme prior)
-    # orders it.
-    brute = sorted((i for i, d in enumerate(service.index.docs)
-                    if matches(d, filters) and matched[i] >= cut), key=lambda i: (-scores[i], i))
+    # Every project matching the filters is a result (issue 9: never hide one); close matches
+    # (match score over the cut) come first, each group ordered by the ranking score.
+    brute = sorted((i for i, d in enumerate(service.index.docs) if matches(d, filters)),
+                   key=lambda i: (not matched[i] >= cut, -scores[i], i))
     page = service.search(query, filters, limit=20)
     assert page["total"] == len(brute)
+    assert page["relevant_total"] == sum(matched[i] >= cut for i in brute)
     assert [r["id"] for r in page["results"]] == [service.index.docs[i].id for i in brute[:20]]
+    assert [r["close_match"] for r in page["results"]] == [bool(matched[i] >= cut)
+                                                           for i in brute[:20]]
+
+
+QUERIES = ["eau potable", "aider des villages sahéliens à gérer leurs forages",
+           "numériser l'état civil", "xylophone quantique"]
+
+
+@pytest.mark.parametrize("raw", [{}, *FILTER_CASES])
+@pytest.mark.parametrize("query", QUERIES)
+def test_a_text_query_never_hides_a_project_matching_the_filters(
+        service: SearchService, raw: dict[str, Any], query: str) -> None:
+    filters = service.filters(**raw)
+    expected = {d.id for d in service.index.docs if matches(d, filters)}
+    first = service.search(query, filters, limit=10)
+    # The first page is full whenever enough projects match, whatever the query says.
+    assert len(first["results"]) == min(10, len(expected))
+    assert first["total"] == len(expected)
+    seen = [r["id"] for offset in range(0, len(expected), 100)
+            for r in service.search(query, filters, limit=100, offset=offset)["results"]]
+    assert len(seen) == len(set(seen)) and set(seen) == expected
+
+
+def test_facets_say_how_many_close_matches_and_how_many_projects(
+        service: SearchService) -> None:
+    body = service.search("eau potable", limit=5)
+    themes = {e["value"]: e for e in body["facets"]["theme"]}
+    all_counts = Counter(t for d in service.index.docs for t in d.themes)
+    assert {v: e["count"] for v, e in themes.items()} == dict(all_counts)
+    assert themes["eau-assainissement"]["relevant"] == max(e["relevant"] for e in themes.values())
+    assert sum(e["relevant"] for e in body["facets"]["authority_type"]) >= body["relevant_total"]
+    relevant = [e["relevant"] for e in body["facets"]["theme"]]
+    assert relevant == sorted(relevant, reverse=True)
 
 
 def test_a_very_selective_filter_loses_nothing(service: SearchService) -> None:
@@ -180,7 +216,7 @@ def test_csv_export(client: TestClient, service: SearchService) -> None:
     response = client.get("/api/search.csv", params={"q": "eau potable", "country": "SN"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     lines = response.text.splitlines()
-    assert lines[0].startswith("id,uri,title,score")
+    assert lines[0].startswith("id,uri,title,score,close_match")
     total = service.search("eau potable", service.filters(country=["SN"]))["total"]
     assert len(lines) - 1 == total
 
@@ -308,7 +344,7 @@ def _docs(n: int, changed: int | None = None) -> list[ProjectDoc]:
 
 def test_rebuild_embeds_only_changed_texts_and_manifest_refuses_other_models(
         tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "var")
+    settings = Settings(data_dir=tmp_path / "var", search_cache_dir=None)
     vocab: dict[str, dict[str, str]] = {k: {} for k in ("country", "theme", "authority_type",
                                                          "region")}
     encoder = CountingEncoder()
