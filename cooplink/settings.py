@@ -27,8 +27,10 @@ class Settings(BaseSettings):
     )
     base_uri: str = Field(
         DEFAULT_BASE_URI,
-        description="Base des URI des entités ; par défaut le serveur local, pour que les URI "
-        "se déréférencent telles quelles. Base of instance URIs (changing it needs a rebuild).",
+        description="Base des URI des entités, indépendante de l'adresse du serveur : le "
+        "serveur les déréférence par leur chemin (/id/…) où qu'il tourne, et w3id.org redirige "
+        "vers lui (docs/uris.md). Stable base of instance URIs, not the server's address "
+        "(changing it needs a rebuild).",
     )
     host: str = Field("127.0.0.1", description="Adresse d'écoute du serveur. Server bind address.")
     port: int = Field(8000, description="Port du serveur. Server port.")

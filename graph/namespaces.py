@@ -2,8 +2,11 @@
 
 The ontology namespace is fixed (``https://w3id.org/cooplink/def#``) so that queries and the
 ``cl:similarity`` extension function do not depend on where a deployment runs.  Instance URIs
-(authorities, projects, countries, themes…) are minted under a configurable base
-(``COOPLINK_BASE_URI``, default the local server) so that they dereference out of the box.
+(authorities, projects, countries…) are minted under one configured base (``COOPLINK_BASE_URI``)
+that does not depend on where the server runs: by default the project's persistent namespace
+``https://w3id.org/cooplink/`` (issue 12), so an identifier a linked-data consumer stores
+outlives a move of the service.  The server dereferences them by path wherever it runs
+(``/id/…``), and w3id.org redirects there (docs/uris.md).
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ PREFIXES: dict[str, str] = {
     "xsd": XSD,
 }
 
-DEFAULT_BASE_URI = "http://127.0.0.1:8000"
+#: Base of the instance URIs: ``https://w3id.org/cooplink/id/projet/…``.  Not the server's
+#: address: the server maps a request path to ``base + path`` (``search_api.linked_data``).
+DEFAULT_BASE_URI = "https://w3id.org/cooplink"
 
 
 def sparql_prologue() -> str:
@@ -134,7 +139,14 @@ class UriMinter:
         return self._u("id", "reseau", slugify(key))
 
     def partnership(self, french_uri: str, foreign_uri: str) -> str:
-        return self._u("id", "partenariat", short_hash(french_uri, foreign_uri, length=16))
+        # Hashed on the paths, not the full URIs: the same pair keeps its identifier under
+        # any base (a deployment that changes ``base_uri`` rebuilds the same paths).
+        return self._u("id", "partenariat",
+                       short_hash(self._path(french_uri), self._path(foreign_uri), length=16))
+
+    def _path(self, uri: str) -> str:
+        base = self.base.rstrip("/")
+        return uri[len(base):] if uri.startswith(base + "/") else uri
 
     def project(self, project_id: str) -> str:
         return self._u("id", "projet", slugify(project_id, max_length=120))

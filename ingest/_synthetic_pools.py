@@ -12,9 +12,9 @@ import itertools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from ingest.names import tidy_french
+from ingest.plausibility import DISSOLVED_DEPARTEMENTS
 from ingest.records import AuthorityMention
 from ingest.reference import FrenchAuthority, Institution, ReferenceData
 
@@ -59,7 +59,12 @@ class FrenchSide:
 
     def __init__(self, reference: ReferenceData, rng: random.Random, size: int) -> None:
         self._rng = rng
-        every = sorted(reference.authorities,
+        # Départements that no longer act (2A, 2B, 972, 973, 976) are never drawn: their single
+        # collectivity (Corse, Martinique, Guyane, Mayotte) is, among the « top » authorities.
+        # Département 75 neither: the Ville de Paris (commune 75056) holds its powers.
+        every = sorted((a for a in reference.authorities
+                        if not (a.type == "departement"
+                                and a.insee in (*DISSOLVED_DEPARTEMENTS, "75"))),
                        key=lambda a: (a.type, a.insee or "", a.siren or "", a.name))
         groups: dict[str, list[int]] = {"top": [], "departement": [], "intercommunalite": [],
                                         "commune": []}
@@ -115,6 +120,17 @@ class FrenchSide:
         a = self.pool[index]
         near = [i for i in self._by_region.get(a.region or a.insee or "", []) if i != index]
         return self._rng.sample(near, k=min(len(near), 1 if self._rng.random() < 0.8 else 2))
+
+    def supporters(self, index: int) -> list[int]:
+        """Larger authorities that may join a project of ``index``: its département, its
+        région, intercommunalities and départements of its région (largest kinds first)."""
+        a = self.pool[index]
+        near = [i for i in self._by_region.get(a.region or a.insee or "", []) if i != index]
+        rank = {"region": 0, "statut-particulier": 0, "departement": 1, "intercommunalite": 2}
+        own = [i for i in near if self.pool[i].insee in (a.departement, a.region)
+               or (a.uri in self.pool[i].members)]
+        others = [i for i in near if i not in own and self.pool[i].type in rank]
+        return own + sorted(others, key=lambda i: rank[self.pool[i].type])
 
     def mention(self, index: int) -> AuthorityMention:
         """How a source names the authority: real name, sometimes with a designator, its code."""
@@ -179,22 +195,6 @@ def project_years(rng: random.Random, signed: int) -> tuple[int, int, str]:
     else:
         status = "en-cours"
     return start, end, status
-
-
-def amounts(rng: random.Random, north: bool) -> tuple[Decimal, Decimal, Decimal]:
-    """Total cost (log-normal, 5 k€–2 M€), ministry co-financing (0–50 %), authorities' share."""
-    median = 20_000 if north else 60_000
-    cost = min(2_000_000.0, max(5_000.0, rng.lognormvariate(0, 1.0) * median))
-    cost = round(cost, -3) if cost >= 100_000 else round(cost, -2)
-    cofinancing = 0.0
-    if rng.random() < 0.7:
-        rate = rng.choices((0.1, 0.2, 0.25, 0.3, 1 / 3, 0.4, 0.5), weights=(2, 3, 2, 3, 1, 2, 3))[0]
-        cofinancing = cost * rate
-        # amounts are often round: to the thousand when that keeps the 50 % ceiling
-        step = 1_000 if rng.random() < 0.5 and cost >= 10_000 else 100
-        cofinancing = min(round(cofinancing / step) * step, (cost * 0.5) // step * step)
-    share = min(round(cost * rng.uniform(0.2, 0.7), -2), cost - cofinancing)
-    return Decimal(int(cost)), Decimal(int(cofinancing)), Decimal(int(share))
 
 
 #: Network classes a French authority can be a member of in the corpus.

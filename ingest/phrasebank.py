@@ -9,6 +9,12 @@ either from the theme's own sentences or from a generic template filled with the
 vocabulary, so that the same theme is told with many different words (the semantic search
 built on these texts must not be solvable by keyword overlap alone).
 
+Plausibility (issue 12): before a project is written, :meth:`DescriptionWriter.constrain`
+gives the tags of its country (:class:`ingest.plausibility.Geography`: no mangroves in Lebanon)
+and the money its works may cost (:class:`ingest.plausibility.Costs`: the quantities of
+« {n:3-12} forages » shrink to what the budget pays for, and a sentence that cannot fit is
+replaced by another one).
+
 Template syntax: ``{slot}`` is replaced by a value of the sentence's theme vocabulary, then
 of the language's generic vocabulary, then of the project variables; ``{Slot}`` capitalises
 it; ``{slot2}`` draws a second value different from the first; ``{n:a-b}`` draws an integer.
@@ -25,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.names import protect, tidy_french, unprotect
+from ingest.plausibility import Costs, Geography
 
 PHRASES_DIR = Path(__file__).parent / "phrases"
 
@@ -105,32 +112,109 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def _rounded(value: int) -> int:
+    # Large counts are rounded the way project documents round them (« 12 000 habitants »);
+    # rounded down, so that what the budget allowed stays allowed.
+    step = 1000 if value >= 10_000 else 100 if value >= 1_000 else 10 if value >= 200 else 1
+    return value // step * step
+
+
 def _format_number(value: int, lang: str) -> str:
-    # Large counts are rounded the way project documents round them (« 12 000 habitants »).
-    if value >= 10_000:
-        value = round(value, -3)
-    elif value >= 1_000:
-        value = round(value, -2)
-    elif value >= 200:
-        value = round(value, -1)
-    digits = f"{value:,}"
+    digits = f"{_rounded(value):,}"
     return digits.replace(",", _THOUSANDS.get(lang, ","))
+
+
+class _NoFit(Exception):
+    """No value of a slot suits the project's country or budget: try another template."""
+
+
+@dataclass(frozen=True)
+class _CostProfile:
+    """The works a template or vocabulary value cites (see :class:`ingest.plausibility.Costs`)."""
+
+    slots: Mapping[int, float]  # start of a ``{n:a-b}`` slot -> minimal unit cost
+    lump: float  # whole facilities cited (« une station de potabilisation »)
+    least: float  # the least it can cost: lump + every slot at its lower bound
 
 
 class DescriptionWriter:
     """Writes titles and descriptions from a :class:`PhraseBank` with one random generator."""
 
-    def __init__(self, bank: PhraseBank, rng: random.Random) -> None:
+    def __init__(self, bank: PhraseBank, rng: random.Random,
+                 geography: Geography | None = None, costs: Costs | None = None) -> None:
         self._bank = bank
         self._rng = rng
+        self._geography = geography
+        self._costs = costs
+        self._tags: frozenset[str] = frozenset()
+        self._budget = float("inf")  # what the works of the current project may still cost
+        self._fitting: dict[tuple[int, frozenset[str]], tuple[str, ...]] = {}
+        self._profiles: dict[str, _CostProfile] = {}
+        self._flagged: dict[int, dict[str, tuple[frozenset[str], ...]]] = {}
+        self._least: dict[int, tuple[float, ...]] = {}
+
+    def constrain(self, tags: frozenset[str], works_budget: float) -> None:
+        """Write the next project for a country with ``tags``, its works costing at most
+        ``works_budget`` euros (without a geography or cost table, no constraint applies)."""
+        self._tags = tags
+        self._budget = works_budget if self._costs is not None else float("inf")
+
+    def _fit(self, options: tuple[str, ...]) -> tuple[str, ...]:
+        """The options that suit the current country (cached per option list and country)."""
+        if self._geography is None:
+            return options
+        key = (id(options), self._tags)
+        found = self._fitting.get(key)
+        if found is None:
+            flagged = self._flagged.get(id(options))
+            if flagged is None:  # which options need some climate or milieu, once per list
+                flagged = {o: n for o in options if (n := self._geography.needs(o))}
+                self._flagged[id(options)] = flagged
+            found = options if not flagged else tuple(
+                o for o in options if all(n & self._tags for n in flagged.get(o, ())))
+            self._fitting[key] = found
+        return found
+
+    def _affordable(self, options: tuple[str, ...], budget: float) -> tuple[str, ...]:
+        """The options whose works the remaining budget pays for."""
+        least = self._least.get(id(options))
+        if least is None:
+            least = tuple(self._profile(o).least for o in options)
+            self._least[id(options)] = least
+        if max(least, default=0.0) <= budget:
+            return options
+        return tuple(o for o, cost in zip(options, least, strict=True) if cost <= budget)
+
+    def _profile(self, text: str) -> _CostProfile:
+        """Costed slots (position -> unit cost) and whole facilities of a template or value."""
+        found = self._profiles.get(text)
+        if found is None:
+            slots: dict[int, float] = {}
+            lump, least = 0.0, 0.0
+            for works in self._costs.works if self._costs is not None else ():
+                for match in works.slot.finditer(text):
+                    if works.counted:
+                        slots[match.start(1) - 3] = works.minimum  # where « {n: » starts
+                        least += int(match.group(1)) * works.minimum
+                    else:
+                        lump += works.minimum
+            found = _CostProfile(slots, lump, lump + least)
+            self._profiles[text] = found
+        return found
 
     def title(self, lang: str, theme: str, variables: Mapping[str, str]) -> str:
         """A project title about ``theme`` in ``lang``."""
         language = self._bank.languages[lang]
-        specific = language.themes[theme].parts.get("title", ())
-        pool = specific if specific and self._rng.random() < 0.35 else language.parts["title"]
-        text = self._fill(self._rng.choice(pool), language, theme, variables, {})
-        return self._finish(text, lang, sentence=False)
+        specific = self._fit(language.themes[theme].parts.get("title", ()))
+        generic = self._fit(language.parts["title"])
+        for _ in range(12):
+            pool = specific if specific and self._rng.random() < 0.35 else generic
+            try:
+                text = self._fill(self._rng.choice(pool), language, theme, variables, {})
+            except _NoFit:
+                continue
+            return self._finish(text, lang, sentence=False)
+        raise RuntimeError(f"aucun titre possible pour le thème {theme}")  # data error
 
     def description(
         self,
@@ -157,10 +241,13 @@ class DescriptionWriter:
                 sentence_themes[slot] = extra
         used_templates: set[str] = set()
         used_values: dict[str, set[str]] = {}
-        sentences = [
-            self._sentence(language, part, theme, variables, used_templates, used_values)
+        written = [
+            (part, self._sentence(language, part, theme, variables, used_templates, used_values))
             for part, theme in zip(plan, sentence_themes, strict=True)
         ]
+        # a part with no sentence suiting the country and budget is left out
+        plan = [part for part, text in written if text is not None]
+        sentences = [text for _, text in written if text is not None]
         counts = [len(s.split()) for s in sentences]
         target = rng.randint(max(min_words + 5, 55), max_words)
         # Drop optional sentences (latest first) while the text is longer than its target.
@@ -176,8 +263,11 @@ class DescriptionWriter:
             if sum(counts) >= min_words:
                 break
             part = rng.choice(("activity", "result", "beneficiary"))
-            extra = self._sentence(language, part, themes[0], variables, used_templates,
-                                   used_values)
+            another = self._sentence(language, part, themes[0], variables, used_templates,
+                                     used_values)
+            if another is None:
+                continue
+            extra = another
             sentences.insert(len(sentences) - 1, extra)
             counts.append(len(extra.split()))
         text = " ".join(sentences)
@@ -193,21 +283,30 @@ class DescriptionWriter:
         variables: Mapping[str, str],
         used_templates: set[str],
         used_values: dict[str, set[str]],
-    ) -> str:
+    ) -> str | None:
+        """One sentence for ``part``, or None when no template suits the country and budget."""
         rng = self._rng
-        specific = language.themes[theme].parts.get(part, ())
-        generic = language.parts.get(part, ())
+        specific = self._fit(language.themes[theme].parts.get(part, ()))
+        generic = self._fit(language.parts.get(part, ()))
         # A theme's own sentences are favoured, but in proportion to how many it has, so that a
         # small bank does not repeat the same sentence in most of the theme's descriptions.
         share = min(0.45, 0.1 * len(specific))
-        for _ in range(8):
+        failed: set[str] = set()
+        for attempt in range(16):
             pool = specific if specific and (not generic or rng.random() < share) else generic
+            if not pool:
+                return None
             template = rng.choice(pool)
-            if template not in used_templates:
-                break
-        used_templates.add(template)
-        text = self._fill(template, language, theme, variables, used_values)
-        return self._finish(text, language.lang, sentence=True)
+            if (template in used_templates and attempt < 8) or template in failed:
+                continue
+            try:
+                text = self._fill(template, language, theme, variables, used_values)
+            except _NoFit:
+                failed.add(template)
+                continue
+            used_templates.add(template)
+            return self._finish(text, language.lang, sentence=True)
+        return None
 
     def _fill(
         self,
@@ -217,28 +316,56 @@ class DescriptionWriter:
         variables: Mapping[str, str],
         used: dict[str, set[str]],
     ) -> str:
+        """Fill ``template``; raises :class:`_NoFit` when no value suits the country or budget
+        (the budget is only spent when the whole template is filled)."""
         theme_vocab = language.themes[theme].vocab
         rng = self._rng
+        budget = [self._budget]
+        picked: list[tuple[str, str]] = []
 
-        def replace(match: re.Match[str]) -> str:
-            name, digit, low, high = match.groups()
-            key = name.lower()
-            if low is not None:
-                value = _format_number(rng.randint(int(low), int(high)), language.lang)
-            elif key in theme_vocab or key in language.vocab:
-                options = theme_vocab.get(key) or language.vocab[key]
-                seen = used.setdefault(key, set())
-                fresh = [o for o in options if o not in seen] or list(options)
-                value = rng.choice(fresh)
-                seen.add(value)
-                value = _SLOT.sub(replace, value)  # vocabulary may hold slots: {n:3-12} forages
-            elif key + digit in variables:  # {localite2} is its own variable
-                value = protect(variables[key + digit])
-            else:
-                raise KeyError(f"gabarit « {template} » : variable inconnue {{{name}}}")
-            return _capitalise(value) if name[0].isupper() else value
+        def fill(text: str) -> str:
+            profile = self._profile(text)
+            budget[0] -= profile.lump
+            if budget[0] < 0:
+                raise _NoFit
 
-        return _SLOT.sub(replace, template)
+            def replace(match: re.Match[str]) -> str:
+                name, digit, low, high = match.groups()
+                key = name.lower()
+                if low is not None:
+                    top = int(high)
+                    unit = profile.slots.get(match.start())
+                    if unit:  # works: as many as the money left pays for
+                        top = min(top, int(budget[0] // unit))
+                        if top < int(low):
+                            raise _NoFit
+                    number = _rounded(rng.randint(int(low), top))
+                    if unit:
+                        budget[0] -= number * unit
+                    value = _format_number(number, language.lang)
+                elif key in theme_vocab or key in language.vocab:
+                    options = self._affordable(
+                        self._fit(theme_vocab.get(key) or language.vocab[key]), budget[0])
+                    if not options:
+                        raise _NoFit
+                    seen = used.get(key, set())
+                    fresh = [o for o in options if o not in seen] or list(options)
+                    value = rng.choice(fresh)
+                    picked.append((key, value))
+                    value = fill(value)  # vocabulary may hold slots: {n:3-12} forages
+                elif key + digit in variables:  # {localite2} is its own variable
+                    value = protect(variables[key + digit])
+                else:
+                    raise KeyError(f"gabarit « {template} » : variable inconnue {{{name}}}")
+                return _capitalise(value) if name[0].isupper() else value
+
+            return _SLOT.sub(replace, text)
+
+        text = fill(template)
+        self._budget = budget[0]
+        for key, value in picked:
+            used.setdefault(key, set()).add(value)
+        return text
 
     @staticmethod
     def _finish(text: str, lang: str, sentence: bool) -> str:

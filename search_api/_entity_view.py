@@ -18,14 +18,19 @@ _TRUE = ox.Literal("true", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSche
 
 
 class LinkMapper:
-    """Maps a URI to the path that dereferences it on this server (``None`` when external)."""
+    """Maps a URI to the path that dereferences it on this server (``None`` when external).
+
+    Instance URIs are minted under the stable ``base_uri`` (``https://w3id.org/cooplink`` by
+    default), not under the server's address: an HTML link to an entity goes to this server's
+    own path (``/id/projet/…``), never through w3id.org.  The ontology and the two concept
+    schemes live under the same w3id namespace, so they are matched first (``…/def#Projet`` is
+    the ontology page's anchor, not a path ``/def``).
+    """
 
     def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")
 
     def href(self, uri: str) -> str | None:
-        if uri.startswith(self.base + "/"):
-            return uri[len(self.base):]
         if uri.startswith(CL) or uri == CL.rstrip("#"):
             local = uri[len(CL):]
             return "/ontology" + (f"#{local}" if local else "")
@@ -34,7 +39,13 @@ class LinkMapper:
                 return path
             if uri.startswith(ns):
                 return f"{path}/{uri[len(ns):]}"
+        if uri.startswith(self.base + "/"):
+            return uri[len(self.base):]
         return None
+
+    def local(self, uri: str) -> str:
+        """The local path of ``uri`` when this server dereferences it, else ``uri`` itself."""
+        return self.href(uri) or uri
 
 
 def qname(uri: str) -> str:

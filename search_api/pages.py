@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 from cooplink.knowledge_base import KnowledgeBase
 from graph.namespaces import CL, THEME
 from search_api import i18n
+from search_api._entity_view import LinkMapper
 from search_api.pooling import MAX_GROUP
 from search_api.search_routes import (
     Values,
@@ -111,11 +112,12 @@ class PageContext:
         self.kb = kb
         self.service = kb.search_service()
         self.labels = i18n.Labels(self.service.index.vocab, english, self.lang)
+        self.links = LinkMapper(kb.minter.base)
 
     def href(self, uri: str) -> str:
-        """Entity pages are served by this app under the URI's path."""
-        base = self.kb.minter.base.rstrip("/")
-        return uri[len(base):] if uri.startswith(base + "/") else uri
+        """Entity pages are served by this app under the URI's path: a link stays on this
+        server even though the URI itself is under the stable base (w3id.org)."""
+        return self.links.local(uri)
 
     def toggle(self) -> str:
         """This page in the other language."""

@@ -205,6 +205,7 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templ
             "run": query is not None,
             "examples": [asdict(e) for e in examples],
             "prefixes": PREFIXES,
+            "base_uri": kb.settings.base_uri.rstrip("/"),
             "timeout": runner.timeout,
             "max_rows": runner.max_rows,
         })

@@ -117,9 +117,15 @@ def _lit(value: Any, lang: str | None = None) -> ox.Literal:
     return ox.Literal(str(value), language=lang) if lang else ox.Literal(str(value))
 
 
-def void_triples(kb: KnowledgeBase, stats: DatasetStats) -> list[ox.Triple]:
-    """VoID and DCAT description of the dataset, its graphs, classes, dumps and endpoint."""
+def void_triples(kb: KnowledgeBase, stats: DatasetStats, served_at: str) -> list[ox.Triple]:
+    """VoID and DCAT description of the dataset, its graphs, classes, dumps and endpoint.
+
+    What identifies things (the dataset, ``void:uriSpace``, the example resource) is under the
+    stable ``base_uri``; what is a place to fetch from (SPARQL endpoint, dumps, home page) is
+    where this server answers (``served_at``, the request's base URL), which may move.
+    """
     base = kb.settings.base_uri.rstrip("/")
+    here = served_at.rstrip("/")
     ds = ox.NamedNode(f"{base}/.well-known/void#cooplink")
     a = ox.NamedNode(RDF + "type")
 
@@ -132,7 +138,7 @@ def void_triples(kb: KnowledgeBase, stats: DatasetStats) -> list[ox.Triple]:
     def t(local: str) -> ox.NamedNode:
         return ox.NamedNode(DCTERMS + local)
 
-    sparql = ox.NamedNode(f"{base}/sparql")
+    sparql = ox.NamedNode(f"{here}/sparql")
     synthetic = stats.synthetic_projects > 0
     out = [
         ox.Triple(ds, a, v("Dataset")),
@@ -154,13 +160,13 @@ def void_triples(kb: KnowledgeBase, stats: DatasetStats) -> list[ox.Triple]:
         ox.Triple(ds, v("entities"), _lit(stats.entities)),
         ox.Triple(ds, v("classes"), _lit(len(stats.classes))),
         ox.Triple(ds, v("properties"), _lit(len(stats.properties))),
-        ox.Triple(ds, v("exampleResource"), ox.NamedNode(f"{base}/ontology")),
-        ox.Triple(ds, ox.NamedNode(FOAF + "homepage"), ox.NamedNode(f"{base}/")),
+        ox.Triple(ds, v("exampleResource"), ox.NamedNode(CL.rstrip("#"))),
+        ox.Triple(ds, ox.NamedNode(FOAF + "homepage"), ox.NamedNode(f"{here}/")),
     ]
     if stats.built_at:
         out.append(ox.Triple(ds, t("modified"), ox.Literal(
             stats.built_at, datatype=ox.NamedNode(XSD + "dateTime"))))
-    service = ox.NamedNode(f"{base}/sparql#service")
+    service = ox.NamedNode(f"{here}/sparql#service")
     out += [
         ox.Triple(ds, d("accessService"), service),
         ox.Triple(service, a, d("DataService")),
@@ -168,8 +174,8 @@ def void_triples(kb: KnowledgeBase, stats: DatasetStats) -> list[ox.Triple]:
         ox.Triple(service, t("conformsTo"), ox.NamedNode("https://www.w3.org/TR/sparql11-protocol/")),
     ]
     for fmt, media in DUMPS:
-        url = ox.NamedNode(f"{base}/dumps/cooplink.{fmt}.gz")
-        dist = ox.NamedNode(f"{base}/dumps/cooplink.{fmt}.gz#distribution")
+        url = ox.NamedNode(f"{here}/dumps/cooplink.{fmt}.gz")
+        dist = ox.NamedNode(f"{here}/dumps/cooplink.{fmt}.gz#distribution")
         out += [
             ox.Triple(ds, v("dataDump"), url),
             ox.Triple(ds, d("distribution"), dist),
@@ -213,6 +219,6 @@ def void_router(kb: KnowledgeBase) -> APIRouter:
                neg.negotiate(request.headers.get("accept"), neg.graph_offers())) or "ttl"
         if fmt == neg.HTML:
             fmt = "ttl"
-        return rdf_response(void_triples(kb, dataset_stats(kb)), fmt)
+        return rdf_response(void_triples(kb, dataset_stats(kb), str(request.base_url)), fmt)
 
     return router

@@ -46,7 +46,7 @@ def publish_fixture_generation(data_dir: Path, extra: dict[str, bytes] | None = 
     store.load((DATA / "projects.ttl").read_bytes(), "ttl", minter.graph("synthetique"))
     meta = (
         f"<{minter.graph('synthetique')}> <http://www.w3.org/ns/prov#wasGeneratedBy> "
-        "<http://127.0.0.1:8000/provenance/synthetique/0123456789abcdef> .\n"
+        "<https://w3id.org/cooplink/provenance/synthetique/0123456789abcdef> .\n"
     )
     store.load(meta.encode(), "nt", minter.graph("meta"))
     for graph, data in (extra or {}).items():

@@ -59,6 +59,23 @@ def test_a_build_writes_both_dumps_holding_the_whole_graph(kb: KnowledgeBase) ->
     assert any("Projet" in t for t in nt)
 
 
+def test_a_dump_carries_only_stable_uris(kb: KnowledgeBase) -> None:
+    """Issue 12: the identifiers in a dump do not depend on where the build or server ran."""
+    gen = kb.datadir.require_current()
+    data = gzip.decompress(dump_path(gen.path, "nt").read_bytes())
+    assert b"127.0.0.1" not in data and b"localhost" not in data
+    minted = set()
+    for quad in ox.parse(data, format=FORMATS["nt"]):
+        for term in (quad.subject, quad.object):
+            if isinstance(term, ox.NamedNode) and any(
+                    f"/{root}/" in term.value for root in ("id", "provenance", "source")):
+                minted.add(term.value)
+    assert len(minted) > 10_000
+    stray = sorted(u for u in minted if not u.startswith("https://w3id.org/cooplink/"))
+    assert not stray, stray[:5]
+    assert "https://w3id.org/cooplink/graph/synthetique" in kb.store().named_graphs()
+
+
 def test_a_new_generation_is_served_with_its_dumps_ready(
     kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,8 +5,10 @@ ontology and concept schemes too, VoID describes the dataset, and the dumps foll
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
+import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
@@ -16,6 +18,7 @@ from fixtures_sparql import (  # noqa: F401 - fixtures
     client,
     fixture_kb,
     publish_fixture_generation,
+    server_url,
     sparql_app,
     sparql_kb,
 )
@@ -23,7 +26,8 @@ from fixtures_sparql import (  # noqa: F401 - fixtures
 from cooplink.knowledge_base import KnowledgeBase
 from search_api.app import create_app
 
-BASE = "http://127.0.0.1:8000"
+#: The stable base of the instance URIs (issue 12), unlike the test servers' addresses.
+BASE = "https://w3id.org/cooplink"
 CL = rdflib.Namespace("https://w3id.org/cooplink/def#")
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
@@ -93,18 +97,79 @@ def test_unknown_uri_is_a_404_in_the_clients_language(client: TestClient) -> Non
 def test_every_minted_uri_dereferences(client: TestClient, sparql_kb: KnowledgeBase) -> None:
     rows = sparql_kb.query(
         "SELECT DISTINCT ?s WHERE { { ?s ?p ?o } UNION { ?x ?p ?s } FILTER(isIRI(?s)) "
-        f"FILTER(STRSTARTS(STR(?s), '{BASE}/') "
-        "|| STRSTARTS(STR(?s), 'https://w3id.org/cooplink/')) "
+        f"FILTER(STRSTARTS(STR(?s), '{BASE}/')) "
         "FILTER(!CONTAINS(STR(?s), '#') && !STRSTARTS(STR(?s), 'https://w3id.org/cooplink/def/')) }"
     ).rows()  # the ontology's versionIRI is an identifier, not a document of this server
     uris = sorted(str(r["s"]) for r in rows)
     assert len(uris) > 100
     for uri in uris:
-        path = uri.removeprefix(BASE).replace("https://w3id.org/cooplink/def", "/ontology")
-        path = path.replace("https://w3id.org/cooplink", "")
+        # instances, graphs, themes and DAC sectors by their path; the ontology at /ontology
+        path = "/ontology" if uri == f"{BASE}/def" else uri.removeprefix(BASE)
         response = client.get(path, headers={"accept": "application/n-triples"})
         assert response.status_code == 200, uri
         assert f"<{uri}>".encode() in response.content or path == "/ontology", uri
+
+
+def test_stable_uris_dereference_by_path_on_a_server_elsewhere(server_url: str) -> None:
+    """A real server on 127.0.0.1:<port>, not at the URIs' base: ``/id/projet/…`` still answers
+    with the description of ``https://w3id.org/cooplink/id/projet/…``."""
+    assert not BASE.startswith(server_url)
+    turtle = httpx.get(f"{server_url}/id/projet/cl-001", headers={"accept": "text/turtle"})
+    assert turtle.status_code == 200
+    graph = _graph(turtle)
+    assert (rdflib.URIRef(f"{BASE}/id/projet/cl-001"), rdflib.RDF.type, CL.Projet) in graph
+    assert "127.0.0.1" not in turtle.text
+    graph_uri = httpx.get(f"{server_url}/graph/synthetique", headers={"accept": "text/turtle"})
+    assert graph_uri.status_code == 200
+
+
+def test_html_links_stay_on_this_server(client: TestClient) -> None:
+    """The page shows the stable URI, but every link to an entity is a local path."""
+    html = client.get("/id/projet/cl-001", headers=BROWSER).text
+    assert f"{BASE}/id/projet/cl-001" in html  # the identifier, as text
+    assert 'href="/id/pays/ML"' in html and 'href="/ontology#Projet"' in html
+    assert 'href="/theme/' in html
+    assert f'href="{BASE}' not in html and 'href="https://w3id.org' not in html
+
+
+def test_sparql_results_carry_the_stable_uris(client: TestClient) -> None:
+    response = client.get("/sparql", headers={"accept": "application/sparql-results+json"},
+                          params={"query": "SELECT ?p WHERE { ?p a cl:Projet } LIMIT 3"})
+    uris = [b["p"]["value"] for b in response.json()["results"]["bindings"]]
+    assert len(uris) == 3 and all(u.startswith(f"{BASE}/id/projet/") for u in uris)
+
+
+def _w3id_rules() -> list[tuple[re.Pattern[str], str]]:
+    """The RewriteRules of the .htaccess that docs/uris.md asks a deployment to register."""
+    text = (Path(__file__).parent.parent / "docs" / "uris.md").read_text("utf-8")
+    block = text.split("```apache", 1)[1].split("```", 1)[0]
+    rules = re.findall(r"^RewriteRule (\S+) (\S+) \[", block, flags=re.MULTILINE)
+    assert len(rules) >= 4
+    return [(re.compile(pattern), target) for pattern, target in rules]
+
+
+def _redirect(rules: list[tuple[re.Pattern[str], str]], uri: str) -> str:
+    """Where w3id.org sends ``uri`` (Apache: the path below /cooplink/, $n back-references)."""
+    path = uri.removeprefix(f"{BASE}/").split("#", 1)[0]
+    for pattern, target in rules:
+        found = pattern.match(path)
+        if found:
+            groups = ("", *(g or "" for g in found.groups()))
+            return re.sub(r"\$(\d)", lambda m, g=groups: g[int(m.group(1))], target)
+    raise AssertionError(f"aucune règle pour {uri}")
+
+
+def test_the_documented_w3id_redirect_lands_on_served_paths(client: TestClient) -> None:
+    rules = _w3id_rules()
+    deployment = "https://cooplink.example.org"
+    for uri in (f"{BASE}/id/projet/cl-001", f"{BASE}/id/pays/ML", f"{BASE}/graph/synthetique",
+                f"{BASE}/def", f"{BASE}/def#Projet", f"{BASE}/def/0.1.0",
+                f"{BASE}/theme/sante", f"{BASE}/theme", f"{BASE}/secteur-cad/14030",
+                f"{BASE}/.well-known/void"):
+        target = _redirect(rules, uri)
+        assert target.startswith(deployment + "/"), (uri, target)
+        response = client.get(target.removeprefix(deployment), headers={"accept": "text/turtle"})
+        assert response.status_code == 200, (uri, target)
 
 
 def test_ontology_page_and_document(client: TestClient) -> None:
@@ -136,9 +201,13 @@ def test_void_describes_the_dataset(client: TestClient, sparql_kb: KnowledgeBase
     graph = _graph(response)
     ds = next(graph.subjects(rdflib.RDF.type, VOID.Dataset))
     assert (ds, rdflib.RDF.type, DCAT.Dataset) in graph
-    assert graph.value(ds, VOID.sparqlEndpoint) == rdflib.URIRef(f"{BASE}/sparql")
+    # identifiers under the stable base; places to fetch from where this server answers
+    assert str(ds) == f"{BASE}/.well-known/void#cooplink"
+    assert graph.value(ds, VOID.uriSpace) == rdflib.Literal(f"{BASE}/id/")
+    here = "http://testserver"
+    assert graph.value(ds, VOID.sparqlEndpoint) == rdflib.URIRef(f"{here}/sparql")
     dumps = {str(d) for d in graph.objects(ds, VOID.dataDump)}
-    assert dumps == {f"{BASE}/dumps/cooplink.nt.gz", f"{BASE}/dumps/cooplink.ttl.gz"}
+    assert dumps == {f"{here}/dumps/cooplink.nt.gz", f"{here}/dumps/cooplink.ttl.gz"}
     assert graph.value(ds, rdflib.DCTERMS.license) is not None
     assert any(lit.language == "fr" for lit in graph.objects(ds, rdflib.DCTERMS.title))
     assert graph.value(ds, CL.synthetique).toPython() is True

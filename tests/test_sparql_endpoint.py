@@ -107,7 +107,7 @@ def test_construct_in_each_rdf_format(client: TestClient, fmt: str, media: str,
 
 
 def test_describe_and_ask(client: TestClient) -> None:
-    described = client.get("/sparql", params={"query": "DESCRIBE <http://127.0.0.1:8000/id/pays/SN>"})
+    described = client.get("/sparql", params={"query": "DESCRIBE <https://w3id.org/cooplink/id/pays/SN>"})
     assert described.headers["content-type"].startswith("text/turtle")
     assert "Sénégal" in described.text
     asked = client.post("/sparql", data={"query": "ASK { ?p cl:pays ?c . ?c cl:codeIso2 'VN' }"})
@@ -116,7 +116,7 @@ def test_describe_and_ask(client: TestClient) -> None:
 
 def test_protocol_dataset_replaces_the_default_graph(client: TestClient) -> None:
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?p a cl:Projet }"
-    reference = "http://127.0.0.1:8000/graph/reference"
+    reference = "https://w3id.org/cooplink/graph/reference"
     everything = _bindings(client.get("/sparql", params={"query": query}))
     restricted = _bindings(client.get("/sparql", params={"query": query,
                                                          "default-graph-uri": reference}))
@@ -142,7 +142,7 @@ def test_service_description_when_there_is_no_query(client: TestClient) -> None:
     service = next(graph.subjects(rdflib.RDF.type, sd.Service))
     assert str(graph.value(service, sd.endpoint)).endswith("/sparql")
     names = {str(n) for n in graph.objects(None, sd.name)}
-    assert "http://127.0.0.1:8000/graph/synthetique" in names
+    assert "https://w3id.org/cooplink/graph/synthetique" in names
 
 
 def test_a_browser_gets_the_editor_with_examples_and_local_yasgui(client: TestClient) -> None:
@@ -364,7 +364,7 @@ def test_sparqlwrapper_construct_into_rdflib(server_url: str, return_format: str
     graph = result if isinstance(result, rdflib.Graph) else rdflib.Graph().parse(
         data=result, format="turtle")  # SPARQLWrapper hands Turtle over as bytes
     assert len(graph) == 14
-    assert (rdflib.URIRef("http://127.0.0.1:8000/id/pays/BJ"), rdflib.RDFS.label,
+    assert (rdflib.URIRef("https://w3id.org/cooplink/id/pays/BJ"), rdflib.RDFS.label,
             rdflib.Literal("Bénin", lang="fr")) in graph
 
 

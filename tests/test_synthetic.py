@@ -14,8 +14,10 @@ from collections import Counter
 
 import pytest
 
+from ingest._gazetteer import Gazetteer
 from ingest.names import PlaceBank, PlaceNamer, partner_identity, tidy_french
 from ingest.phrasebank import PARTS, PhraseBank
+from ingest.plausibility import Costs, Geography, gazetteer_names, violations
 from ingest.records import ROLES
 from ingest.reference import Country, FrenchAuthority, Institution, ReferenceData, Theme
 from ingest.resolver import Resolver
@@ -299,3 +301,109 @@ def test_french_contractions_and_elisions() -> None:
     assert tidy_french("la Ville de Le Mans et de Les Abymes") == "la Ville du Mans et des Abymes"
     assert tidy_french("à le marché et à les écoles") == "au marché et aux écoles"
     assert tidy_french("de La Rochelle") == "de La Rochelle"
+
+
+# Plausibility (issue 12) ---------------------------------------------------------------------
+
+
+def test_the_default_corpus_breaks_no_plausibility_rule(
+    corpus: SyntheticCorpus, reference: ReferenceData
+) -> None:
+    """Themes and words fit each country's climate and milieux, works fit the money, the money
+    fits the kind of action and the leaders' size, titles do not repeat within a country,
+    partners are real towns or flagged plausible, no dissolved département acts."""
+    found = violations(corpus, reference)
+    counts = found.counts()
+    broken = {rule: n for rule, n in counts.items()
+              if rule not in ("plausible_partners", "projects") and n}
+    assert not broken, (broken, {rule: found.examples[rule] for rule in broken})
+    partners = {(r.foreign.country, r.foreign.name) for r in corpus.partnerships}
+    # most partners bear a real town's name; invented ones only where GeoNames runs short
+    assert counts["plausible_partners"] / len(partners) < 0.2
+    # ... once the country's towns are used up
+    invented = set(corpus.plausible)
+    real = Counter(iso for iso, name in partners if (iso, name) not in invented)
+    towns = Gazetteer.load()
+    for iso in {iso for iso, _ in corpus.plausible}:
+        assert real[iso] >= 0.7 * len(towns.cities(iso)), (iso, real[iso])
+
+
+def test_the_checker_catches_each_kind_of_implausibility(reference: ReferenceData) -> None:
+    """The rules can fail: one faulty record per rule, each counted once."""
+    from decimal import Decimal
+
+    from ingest.records import AuthorityMention, PartnerMention, RawProject
+    from ingest.synthetic import PartnershipRecord
+
+    def project(n: int, country: str, theme: str, cost: int, text: str, title: str,
+                lead: AuthorityMention) -> RawProject:
+        return RawProject(source_id=f"T-{n}", titles={"fr": title}, descriptions={"fr": text},
+                          language="fr", french_authorities=[lead], countries=[country],
+                          themes=[theme], total_cost=Decimal(cost), synthetic=True)
+
+    region = AuthorityMention("Bretagne", "region", "53")
+    village = AuthorityMention("Locmélar", "commune", "29131")  # 487 inhabitants
+    plain = "Des rencontres entre élus sont prévues."
+    corpus = SyntheticCorpus(projects=[
+        project(1, "Liban", "environnement-biodiversite", 80_000,
+                "La restauration des mangroves du littoral est prévue.", "A", region),
+        project(2, "Allemagne", "etat-civil", 30_000, plain, "B", region),
+        project(3, "Mali", "eau-assainissement", 20_300,
+                "Le projet prévoit 150 latrines familiales et 12 forages équipés.", "C", region),
+        project(4, "Sénégal", "jeunesse-sport", 1_900_000, plain, "D", region),
+        project(5, "Sénégal", "gouvernance-locale", 400_000, plain, "E", village),
+        project(6, "Togo", "gouvernance-locale", 40_000, plain, "F", region),
+        project(7, "Togo", "gouvernance-locale", 40_000, plain, "F", region),
+        project(8, "Mali", "gouvernance-locale", 40_000, plain, "G",
+                AuthorityMention("Corse-du-Sud", "departement", "2A")),
+    ], partnerships=[
+        PartnershipRecord(region, PartnerMention("Commune de Kaolack", "SN"), "convention", 2000),
+        PartnershipRecord(region, PartnerMention("Commune de Zorglubville", "SN"), "convention",
+                          2000),
+    ])
+    counts = violations(corpus, reference).counts()
+    assert counts == {"geography": 1, "theme_geography": 1, "works_cost": 1, "theme_budget": 1,
+                      "lead_capacity": 1, "duplicate_titles": 1, "partner_names": 1,
+                      "dissolved_departements": 1, "plausible_partners": 0, "projects": 8}
+
+
+def test_geography_knows_the_field() -> None:
+    geo = Geography.load()
+    desert, mangrove = "l'avancée du désert", "la restauration des mangroves"
+    assert not geo.fits(mangrove, geo.tags("LB")) and not geo.fits(desert, geo.tags("LB"))
+    assert geo.fits(mangrove, geo.tags("SN")) and geo.fits(desert, geo.tags("NE"))
+    assert not geo.fits("la recrudescence du paludisme", geo.tags("MA"))
+    assert not geo.fits("une zone littorale", geo.tags("ML"))  # Mali has no coast
+    assert not geo.allows_theme("etat-civil", geo.tags("DE"))
+    assert geo.allows_theme("etat-civil", geo.tags("BJ"))
+
+
+def test_the_writer_keeps_the_works_within_the_money() -> None:
+    from ingest.phrasebank import DescriptionWriter
+
+    money = Costs.load()
+    writer = DescriptionWriter(PhraseBank.load(), random.Random(5), Geography.load(), money)
+    variables = dict.fromkeys(
+        ("lieu", "partenaire", "collectivite", "collectivite_nom", "pays", "au_pays", "du_pays",
+         "annee", "annee_diag", "annee_partenariat", "fin", "duree", "localite", "localite2",
+         "operateur", "appui"), "X")
+    tags = Geography.load().tags("BF")
+    cited = []
+    for budget in (3_000, 15_000, 60_000, 400_000) * 40:
+        writer.constrain(tags, budget)
+        text = writer.description("fr", ["eau-assainissement"], variables)
+        cost = money.works_cost(text)
+        assert cost <= budget, (budget, text)
+        cited.append(cost)
+    assert max(cited) > 50_000  # large budgets do buy boreholes
+
+
+def test_partners_are_named_after_real_towns(corpus: SyntheticCorpus) -> None:
+    names = gazetteer_names()
+    senegal = [r.foreign.name for r in corpus.partnerships if r.foreign.country == "SN"]
+    assert any(n.startswith("Région de ") for n in senegal)
+    real = [n for n in senegal if any(place in n for place in ("Kaolack", "Thiès", "Ziguinchor",
+                                                               "Saint-Louis", "Louga", "Kolda"))]
+    assert real
+    german = {r.foreign.name for r in corpus.partnerships if r.foreign.country == "DE"}
+    assert all(n.split(" ", 1)[1] in names["DE"] for n in german if n.startswith("Stadt "))

@@ -26,7 +26,7 @@ from ingest.validation import (
 CL = Namespace(CL_IRI)
 PROV = Namespace(PROV_IRI)
 XSD = Namespace(XSD_IRI)  # plain Namespace: rdflib's closed one warns under pytest's collection
-ID = Namespace("http://127.0.0.1:8000/id/")
+ID = Namespace("https://w3id.org/cooplink/id/")
 PROJECT = ID["projet/x"]
 PARTICIPATION = ID["projet/x/participation/1"]
 THEME_SCHEME = URIRef("https://w3id.org/cooplink/theme")
@@ -44,11 +44,11 @@ CONFORMANT = """
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 @prefix theme: <https://w3id.org/cooplink/theme/> .
 @prefix cad: <https://w3id.org/cooplink/secteur-cad/> .
-@prefix projet: <http://127.0.0.1:8000/id/projet/> .
-@prefix pays: <http://127.0.0.1:8000/id/pays/> .
-@prefix commune: <http://127.0.0.1:8000/id/commune/> .
-@prefix etrangere: <http://127.0.0.1:8000/id/collectivite-etrangere/> .
-@prefix acteur: <http://127.0.0.1:8000/id/acteur/> .
+@prefix projet: <https://w3id.org/cooplink/id/projet/> .
+@prefix pays: <https://w3id.org/cooplink/id/pays/> .
+@prefix commune: <https://w3id.org/cooplink/id/commune/> .
+@prefix etrangere: <https://w3id.org/cooplink/id/collectivite-etrangere/> .
+@prefix acteur: <https://w3id.org/cooplink/id/acteur/> .
 
 projet:x a cl:Projet ;
     dcterms:identifier "x" ;
@@ -67,12 +67,12 @@ projet:x a cl:Projet ;
     cl:pays pays:BF ;
     cl:collectiviteFrancaise commune:35238 ;
     cl:partenaireEtranger etrangere:bf-dori ;
-    cl:participation <http://127.0.0.1:8000/id/projet/x/participation/1> ;
+    cl:participation <https://w3id.org/cooplink/id/projet/x/participation/1> ;
     cl:synthetique true ;
     cl:ligneSource 3 ;
-    prov:wasGeneratedBy <http://127.0.0.1:8000/provenance/daect/0123456789abcdef> .
+    prov:wasGeneratedBy <https://w3id.org/cooplink/provenance/daect/0123456789abcdef> .
 
-<http://127.0.0.1:8000/id/projet/x/participation/1> a cl:Participation ;
+<https://w3id.org/cooplink/id/projet/x/participation/1> a cl:Participation ;
     cl:acteur acteur:afd ;
     cl:role cl:roleFinanceur .
 
@@ -83,7 +83,7 @@ etrangere:bf-dori a cl:CollectiviteEtrangere ;
 pays:BF a cl:Pays .
 commune:35238 a cl:Commune .
 acteur:afd a cl:AgenceDeveloppement .
-<http://127.0.0.1:8000/provenance/daect/0123456789abcdef> a prov:Activity .
+<https://w3id.org/cooplink/provenance/daect/0123456789abcdef> a prov:Activity .
 theme:eau-assainissement a skos:Concept ; skos:inScheme <https://w3id.org/cooplink/theme> .
 cad:14030 a skos:Concept ; skos:inScheme <https://w3id.org/cooplink/secteur-cad> .
 """
@@ -318,7 +318,7 @@ def test_partnership_links_one_authority_on_each_side(shapes: Shapes) -> None:
 
 
 def test_import_source_digest(shapes: Shapes) -> None:
-    source = URIRef("http://127.0.0.1:8000/source/0123456789abcdef")
+    source = URIRef("https://w3id.org/cooplink/source/0123456789abcdef")
     g = variant(
         add=[
             (source, RDF.type, CL.ImportSource),
@@ -375,7 +375,7 @@ def _references() -> Iterator[Triple]:
     for k in range(50):
         yield ID[f"commune/{35000 + k}"], RDF.type, CL.Commune
     yield ID["acteur/afd"], RDF.type, CL.AgenceDeveloppement
-    yield URIRef("http://127.0.0.1:8000/provenance/synthetique/0"), RDF.type, PROV.Activity
+    yield URIRef("https://w3id.org/cooplink/provenance/synthetique/0"), RDF.type, PROV.Activity
 
 
 def _project(i: int) -> Iterator[Triple]:
@@ -402,7 +402,7 @@ def _project(i: int) -> Iterator[Triple]:
     yield p, CL.partenaireEtranger, partner
     yield p, CL.participation, participation
     yield p, CL.synthetique, Literal(True)
-    yield p, PROV.wasGeneratedBy, URIRef("http://127.0.0.1:8000/provenance/synthetique/0")
+    yield p, PROV.wasGeneratedBy, URIRef("https://w3id.org/cooplink/provenance/synthetique/0")
     yield participation, RDF.type, CL.Participation
     yield participation, CL.acteur, ID["acteur/afd"]
     yield participation, CL.role, CL.roleFinanceur
