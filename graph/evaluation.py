@@ -79,6 +79,8 @@ class _LineSink:
         self.size = 0
 
     def write(self, chunk: bytes) -> int:
+        if self.size > self.max_bytes or self.lines > self.limit:
+            raise _CapReached  # the writer may try again after the first refusal
         data = bytes(chunk)
         if self.size + len(data) > self.max_bytes:
             self.parts.append(data[: self.max_bytes - self.size])
