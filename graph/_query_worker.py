@@ -136,15 +136,19 @@ class _Worker:
             _trim_memory()
 
 
+def _warm_parser() -> None:
+    with contextlib.suppress(Exception):  # a broken parser shows on the first real query
+        query_guard.parsed_services("ASK { # service\n }")
+
+
 def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool) -> None:
     """Worker loop: answer messages until the parent goes (see the module docstring)."""
     sandboxed = False if network else forbid_network()
     sys.setrecursionlimit(query_guard.PARSER_RECURSION_LIMIT)
     threading.stack_size(STACK_BYTES)
     # One thread with the large stack runs every parse and evaluation.
-    # rdflib (the parser of the SERVICE check, 0.6 s to import) is loaded by the first query
-    # that needs it, within that query's time limit, so that workers start faster.
     executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="evaluation")
+    parser_warmed = False
     worker = _Worker(factory, in_memory, sandboxed)
     while True:
         try:
@@ -165,6 +169,11 @@ def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool)
         conn.send(reply)
         if reply[2]:
             return
+        if not parser_warmed and reply[0] == "loaded":
+            # rdflib (the parser of the SERVICE check) takes 0.6 s to import: done once the
+            # worker is loaded, off the start-up path; a query arriving meanwhile waits for it
+            executor.submit(_warm_parser)
+            parser_warmed = True
 
 
 def main(argv: list[str]) -> None:

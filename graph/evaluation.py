@@ -176,9 +176,15 @@ def evaluate(
             return _solutions(result, request.solution_format, max_rows, max_bytes)
         return _triples(result, request.graph_format, max_rows, max_bytes)
     except SyntaxError as exc:
-        raise BadRequest(f"requête SPARQL invalide : {exc}") from exc
+        raise BadRequest(f"requête SPARQL invalide : {_one_line(exc)}") from exc
     except (OSError, ValueError, RuntimeError, TypeError) as exc:
-        raise BadRequest(f"évaluation impossible : {exc}") from exc
+        raise BadRequest(f"évaluation impossible : {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException, limit: int = 500) -> str:
+    """The engine's message on one line and bounded (its lists of expected tokens are long)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _solutions(

@@ -386,6 +386,9 @@ class QueryRunner:
         while time.monotonic() < deadline:
             with self._lock:
                 if self._live == len(self._idle) and all(w.ready() for w in self._idle):
+                    for worker in self._idle:  # read the warm-up answers (they are there)
+                        with contextlib.suppress(CooplinkError, EOFError, OSError):
+                            worker.settle(time.monotonic(), self.load_timeout)
                     return True
             time.sleep(0.05)
         return False

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: bound of uvicorn's HTTP parser on a request head (line and headers); must exceed the URL
 #: limit so that a long URL gets our 414 rather than uvicorn's bare 400
-HEAD_BYTES = 64 * 1024
+HEAD_BYTES = 128 * 1024
 
 
 def uvicorn_options(max_url_bytes: int) -> dict[str, Any]:

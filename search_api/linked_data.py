@@ -19,6 +19,7 @@ nothing in the graph: 404 in the project's error shape, checked before any query
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -51,7 +52,8 @@ def checked_iri(uri: str) -> ox.NamedNode:
     try:
         return ox.NamedNode(uri)
     except ValueError:
-        raise NotFound(f"aucune ressource <{uri[:300]}> : ce n'est pas une IRI valide") from None
+        shown = quote(uri[:300], safe=":/?#[]@!$&'()*+,;=%")  # one printable line
+        raise NotFound(f"aucune ressource <{shown}> : ce n'est pas une IRI valide") from None
 
 
 def _select(store: ox.Store, sparql: str) -> ox.QuerySolutions:

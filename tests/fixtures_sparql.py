@@ -98,10 +98,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with a real uvicorn on 127.0.0.1 in a thread; yields its base URL."""
+def running_server(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Serve ``app`` with a real uvicorn on 127.0.0.1 in a thread; yields its base URL.
+    ``options`` go to ``uvicorn.Config`` (``search_api.app.server_options``)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
