@@ -233,8 +233,29 @@ def _prepare(
 
 
 #: what GET/POST /sparql may answer besides 200 (documented in the OpenAPI spec)
-_SPARQL_ERRORS = (400, 403, 405, 413, 414, 415, 503)
+_SPARQL_ERRORS = (400, 403, 413, 414, 415, 503)
 _SPARQL_MEDIA = [*neg.SOLUTION_MEDIA.values(), *neg.GRAPH_MEDIA.values(), "text/html"]
+_TEXT: dict[str, object] = {"type": "string"}
+#: the SPARQL 1.1 Protocol parameters, read by hand from the URL and body (protocol_params)
+_PROTOCOL: dict[str, object] = {
+    "parameters": [
+        {"name": "query", "in": "query", "schema": _TEXT,
+         "description": "La requête SPARQL (SELECT, ASK, CONSTRUCT, DESCRIBE)."},
+        {"name": "default-graph-uri", "in": "query", "schema": _TEXT,
+         "description": "Graphe par défaut du jeu de données (IRI ; répétable)."},
+        {"name": "named-graph-uri", "in": "query", "schema": _TEXT,
+         "description": "Graphe nommé du jeu de données (IRI ; répétable)."},
+        {"name": "format", "in": "query", "schema": _TEXT,
+         "description": "Format de la réponse (json, xml, csv, tsv, ttl, nt, jsonld, rdfxml), "
+                        "sinon l'en-tête Accept."},
+    ],
+    "requestBody": {"required": False, "content": {
+        "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+            "query": _TEXT, "default-graph-uri": _TEXT, "named-graph-uri": _TEXT,
+            "format": _TEXT}}},
+        "application/sparql-query": {"schema": _TEXT},
+    }},
+}
 
 
 def _answer_headers(answer: QueryAnswer, runner: QueryRunner) -> dict[str, str]:
@@ -268,6 +289,7 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templ
         responses={**media_responses(_SPARQL_MEDIA, "Résultats, description du service ou "
                                      "éditeur (négociation de contenu)"),
                    **error_responses(*_SPARQL_ERRORS)},
+        openapi_extra=_PROTOCOL,
     )
     async def endpoint(request: Request) -> Response:
         """Évaluer une requête SPARQL 1.1 (protocole SPARQL : GET ou POST)."""

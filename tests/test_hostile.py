@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -34,6 +35,10 @@ TIMEOUT = 3.0  # the hostile server's query time limit
 MAX_ANSWER = 2_000_000
 LIVENESS = 1.0  # /healthz must answer within this, during and after each request
 INNOCENT = "ASK { ?p a cl:Projet }"
+#: 48 values of the default dataset on which Oxigraph 0.5.13's ORDER BY may panic ("does not
+#: correctly implement a total order"), depending on the store's internal order: the ORDER BY
+#: attack below then really kills a worker, some runs
+ORDER_PANIC = (Path(__file__).parent / "data" / "hostile" / "order-panic.nt").read_bytes()
 
 
 class Listener:
@@ -99,9 +104,10 @@ def _state(url: str) -> dict[str, object]:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     listener = Listener()
     data_dir = tmp_path_factory.mktemp("hostile")
-    publish_fixture_generation(data_dir)
+    publish_fixture_generation(data_dir, {"http://127.0.0.1:8000/graph/tri": ORDER_PANIC})
+    # two spares: killers come every few seconds here, faster than a loaded machine reloads
     settings = Settings(data_dir=data_dir, sparql_timeout=TIMEOUT, sparql_workers=2,
-                        sparql_spare_workers=1, sparql_max_answer_bytes=MAX_ANSWER,
+                        sparql_spare_workers=2, sparql_max_answer_bytes=MAX_ANSWER,
                         sparql_worker_max_memory_mb=400, search_encoder="hashing")
     kb = KnowledgeBase(settings)
     app = create_app(kb)
@@ -543,13 +549,6 @@ def test_a_hostile_request_is_refused_or_bounded(live: Live, attack: Attack) -> 
 
 def test_there_are_at_least_200_hostile_requests() -> None:
     assert len(ATTACKS) >= 200, len(ATTACKS)
-
-
-def test_a_query_that_killed_a_worker_is_refused_at_once_the_second_time(live: Live) -> None:
-    """What a worker killer costs is one reload, not one per request."""
-    first = live.client.get(live.url + "/sparql", params={"query": ENDLESS})
-    assert first.status_code == 503  # a timeout: not remembered (the limit may be raised)
-    assert _healthz(live) < LIVENESS
 
 
 def test_the_graph_is_unchanged_after_the_attacks(live: Live) -> None:
