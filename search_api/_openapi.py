@@ -74,18 +74,25 @@ _OTHER_ROUTES: tuple[tuple[str, tuple[str, ...], tuple[int, ...]], ...] = (
 
 
 def document_other_routes(app: Any) -> None:
-    """Complete the ``responses`` of the routes of :data:`_OTHER_ROUTES` (before the spec is
-    first generated)."""
-    table = {path: (media, codes) for path, media, codes in _OTHER_ROUTES}
-    for route in app.routes:
-        path = getattr(route, "path", None)
-        if path not in table or not hasattr(route, "responses"):
-            continue
-        media, codes = table[path]
-        responses = {**route.responses, **error_responses(*codes)}
-        ok = dict(responses.get(200, {}))
-        ok.setdefault("description", "Réponse")
-        ok["content"] = {**ok.get("content", {}), **{m: {} for m in media}}
-        responses[200] = ok
-        route.responses = responses
-    app.openapi_schema = None
+    """Complete the spec entries of the routes of :data:`_OTHER_ROUTES` when ``app`` generates
+    its spec (FastAPI keeps included routers folded, so the generated spec is what is patched)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec: dict[str, Any] = generate()
+            for path, media, codes in _OTHER_ROUTES:
+                operation = spec.get("paths", {}).get(path, {}).get("get")
+                if operation is None:
+                    continue
+                responses = operation.setdefault("responses", {})
+                ok = responses.setdefault("200", {"description": "Réponse"})
+                ok["content"] = {**ok.get("content", {}),
+                                 **{m: {"schema": {"type": "string"}} for m in media
+                                    if m not in ok.get("content", {})}}
+                for code, entry in error_responses(*codes).items():
+                    responses.setdefault(str(code), entry)
+            app.openapi_schema = spec
+        return dict(app.openapi_schema)
+
+    app.openapi = openapi

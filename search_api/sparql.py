@@ -237,25 +237,25 @@ _SPARQL_ERRORS = (400, 403, 413, 414, 415, 503)
 _SPARQL_MEDIA = [*neg.SOLUTION_MEDIA.values(), *neg.GRAPH_MEDIA.values(), "text/html"]
 _TEXT: dict[str, object] = {"type": "string"}
 #: the SPARQL 1.1 Protocol parameters, read by hand from the URL and body (protocol_params)
-_PROTOCOL: dict[str, object] = {
-    "parameters": [
-        {"name": "query", "in": "query", "schema": _TEXT,
-         "description": "La requête SPARQL (SELECT, ASK, CONSTRUCT, DESCRIBE)."},
-        {"name": "default-graph-uri", "in": "query", "schema": _TEXT,
-         "description": "Graphe par défaut du jeu de données (IRI ; répétable)."},
-        {"name": "named-graph-uri", "in": "query", "schema": _TEXT,
-         "description": "Graphe nommé du jeu de données (IRI ; répétable)."},
-        {"name": "format", "in": "query", "schema": _TEXT,
-         "description": "Format de la réponse (json, xml, csv, tsv, ttl, nt, jsonld, rdfxml), "
-                        "sinon l'en-tête Accept."},
-    ],
-    "requestBody": {"required": False, "content": {
-        "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
-            "query": _TEXT, "default-graph-uri": _TEXT, "named-graph-uri": _TEXT,
-            "format": _TEXT}}},
-        "application/sparql-query": {"schema": _TEXT},
-    }},
-}
+_PARAMETERS: list[dict[str, object]] = [
+    {"name": "query", "in": "query", "schema": _TEXT,
+     "description": "La requête SPARQL (SELECT, ASK, CONSTRUCT, DESCRIBE)."},
+    {"name": "default-graph-uri", "in": "query", "schema": _TEXT,
+     "description": "Graphe par défaut du jeu de données (IRI ; répétable)."},
+    {"name": "named-graph-uri", "in": "query", "schema": _TEXT,
+     "description": "Graphe nommé du jeu de données (IRI ; répétable)."},
+    {"name": "format", "in": "query", "schema": _TEXT,
+     "description": "Format de la réponse (json, xml, csv, tsv, ttl, nt, jsonld, rdfxml), sinon "
+                    "l'en-tête Accept."},
+]
+_BODY: dict[str, object] = {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+        "query": _TEXT, "default-graph-uri": _TEXT, "named-graph-uri": _TEXT, "format": _TEXT}}},
+    "application/sparql-query": {"schema": _TEXT},
+}}
+_RESPONSES = {**media_responses(_SPARQL_MEDIA, "Résultats, description du service ou éditeur "
+                                "(négociation de contenu)"),
+              **error_responses(*_SPARQL_ERRORS)}
 
 
 def _answer_headers(answer: QueryAnswer, runner: QueryRunner) -> dict[str, str]:
@@ -283,14 +283,13 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templ
             "max_rows": runner.max_rows,
         })
 
-    @router.api_route(
-        "/sparql", methods=["GET", "POST"], response_model=None,
-        summary="Point d'accès SPARQL 1.1 (lecture seule)",
-        responses={**media_responses(_SPARQL_MEDIA, "Résultats, description du service ou "
-                                     "éditeur (négociation de contenu)"),
-                   **error_responses(*_SPARQL_ERRORS)},
-        openapi_extra=_PROTOCOL,
-    )
+    # one function, two documented operations (GET: parameters in the URL; POST: a body too)
+    @router.get("/sparql", response_model=None, responses=_RESPONSES,
+                summary="Point d'accès SPARQL 1.1 (lecture seule)",
+                openapi_extra={"parameters": _PARAMETERS})
+    @router.post("/sparql", response_model=None, responses=_RESPONSES,
+                 summary="Point d'accès SPARQL 1.1 par POST (lecture seule)",
+                 openapi_extra={"parameters": _PARAMETERS, "requestBody": _BODY})
     async def endpoint(request: Request) -> Response:
         """Évaluer une requête SPARQL 1.1 (protocole SPARQL : GET ou POST)."""
         body = await request.body() if request.method == "POST" else b""
