@@ -81,10 +81,15 @@ def _is_panic(exc: BaseException) -> bool:
     return type(exc).__name__ == "PanicException"
 
 
+_LIBC: list[Any] = []  # the C library, opened once
+
+
 def _trim_memory() -> None:
     """Give freed heap pages back to the system (glibc only; elsewhere a no-op)."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
+        if not _LIBC:
+            _LIBC.append(ctypes.CDLL(None))
+        _LIBC[0].malloc_trim(0)
 
 
 class _Worker:
@@ -137,8 +142,11 @@ class _Worker:
 
 
 def _warm_parser() -> None:
+    """Import rdflib's SPARQL parser and algebra (their grammar is built at import); importing
+    only, so no parse ever runs beside the evaluation thread's."""
     with contextlib.suppress(Exception):  # a broken parser shows on the first real query
-        query_guard.parsed_services("ASK { # service\n }")
+        importlib.import_module("rdflib.plugins.sparql.algebra")
+        importlib.import_module("rdflib.plugins.sparql.parser")
 
 
 def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool) -> None:
@@ -171,8 +179,9 @@ def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool)
             return
         if not parser_warmed and reply[0] == "loaded":
             # rdflib (the parser of the SERVICE check) takes 0.6 s to import: done once the
-            # worker is loaded, off the start-up path; a query arriving meanwhile waits for it
-            executor.submit(_warm_parser)
+            # worker is loaded, beside the evaluation thread, so no query waits for it (one
+            # that needs rdflib meanwhile waits on the import lock only)
+            threading.Thread(target=_warm_parser, daemon=True).start()
             parser_warmed = True
 
 
