@@ -1,12 +1,13 @@
 """Issue 8 measurements: what the hostile requests of the issue cost a live server, printed as
 JSON — response time and status, answer size, and the worst ``/healthz`` latency while each
-request runs (liveness of the event loop).
+request runs (liveness of the event loop).  The server runs in a child process, so that a stall
+holding its GIL shows in the probe's latency instead of pausing the probe.
 
     .venv/bin/cooplink build --data-dir /tmp/bench-var
     .venv/bin/python bench/hostile.py --data-dir /tmp/bench-var > bench-hostile.json
 
-It only uses ``create_app``, ``KnowledgeBase`` and ``Settings``, so it also measures an older
-tree (``PYTHONPATH=/path/to/old/tree``) for before/after numbers; a request that exceeds
+Its server only uses ``create_app``, ``KnowledgeBase`` and ``Settings``, so it also measures an
+older tree (``PYTHONPATH=/path/to/old/tree``) for before/after numbers; a request that exceeds
 ``--budget`` seconds is abandoned and reported as such.  A benchmark, not a test: the numbers
 depend on the machine and on what else runs on it.
 """
@@ -17,6 +18,8 @@ import argparse
 import contextlib
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,11 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
-from search_api.app import create_app
 
 INNOCENT = "ASK { ?p a cl:Projet }"
 
@@ -113,34 +111,52 @@ def innocent_after(url: str, budget: float) -> dict[str, Any]:
     return {"innocent_status": status, "innocent_seconds": round(time.monotonic() - started, 3)}
 
 
+_CHILD = """
+import sys, threading, time
+import uvicorn
+from cooplink.knowledge_base import KnowledgeBase
+from cooplink.settings import Settings
+from search_api.app import create_app
+
+kb = KnowledgeBase(Settings(data_dir=sys.argv[1]))
+app = create_app(kb)
+server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=int(sys.argv[2]),
+                                       log_level="error"))
+
+def announce():
+    while not server.started:
+        time.sleep(0.05)
+    runner = app.state.query_runner
+    if hasattr(runner, "wait_ready"):
+        runner.wait_ready(900)
+    else:  # older trees: workers start loading with the server; give them the time
+        time.sleep(120)
+    print("READY", flush=True)
+
+threading.Thread(target=announce, daemon=True).start()
+server.run()
+"""
+
+
 @contextlib.contextmanager
-def serve(data_dir: Path) -> Iterator[tuple[str, Any]]:
-    kb = KnowledgeBase(Settings(data_dir=data_dir))
-    app = create_app(kb)
+def serve(data_dir: Path) -> Iterator[str]:
+    """``data_dir`` served by a child process, once its query workers have loaded."""
     with contextlib.closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:  # every worker loaded: measure queries, not start-up
-        runner = app.state.query_runner
-        if hasattr(runner, "wait_ready"):
-            runner.wait_ready(900)
-            break
-        if httpx.get(url + "/sparql", params={"query": INNOCENT}, timeout=900).status_code == 200:
-            time.sleep(30)  # older trees: give the other workers time to load too
-            break
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(data_dir), str(port)],
+                            stdout=subprocess.PIPE, text=True)
     try:
-        yield url, app
+        assert proc.stdout is not None
+        if not proc.stdout.readline().startswith("READY"):
+            raise SystemExit("le serveur n'a pas démarré")
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
-        thread.join(30)
-        app.state.query_runner.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def main() -> None:
@@ -152,7 +168,7 @@ def main() -> None:
     args = parser.parse_args()
     budget = args.budget
     results: dict[str, Any] = {}
-    with serve(args.data_dir) as (url, _app):
+    with serve(args.data_dir) as url:
         bombs = {}
         for escapes in (int(e) for e in args.escapes.split(",")):
             query = regex_bomb(escapes)
