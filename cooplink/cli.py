@@ -272,13 +272,13 @@ def serve(
     """Servir l'API et les pages sur http://HOST:PORT."""
     import uvicorn
 
-    from search_api.app import create_app
+    from search_api.app import create_app, server_options
 
     kb = _kb(data_dir, host=host, port=port)
     upgrade = _start_upgrade(kb)
     try:
         uvicorn.run(create_app(kb), host=kb.settings.host, port=kb.settings.port,
-                    log_level="info")
+                    log_level="info", **server_options(kb.settings))
     finally:
         if upgrade is not None and upgrade.poll() is None:
             upgrade.terminate()

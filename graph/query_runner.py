@@ -1,102 +1,76 @@
-"""SPARQL evaluation under a time limit and a row cap, in a small pool of worker processes.
+"""SPARQL evaluation under a time limit, row and byte caps and a memory ceiling, in a small pool
+of worker processes with a warm spare.
 
-pyoxigraph has no query timeout and holds the thread while it evaluates, so a limit can only be
-enforced from outside: each worker is a child process holding the served store; the server
-sends it one query at a time over a socket pair and waits at most ``timeout`` seconds for the
-answer.  Past that, the worker is killed (SIGKILL: neither a RocksDB read-only handle nor an
-in-memory store needs cleanup) and a fresh one is started, so one runaway query never blocks
-the others.
+pyoxigraph has no query timeout and holds the thread while it evaluates, so limits can only be
+enforced from outside: each worker is a child process holding the served store
+(:mod:`graph._query_worker`); the server sends it one query at a time over a socket pair and
+waits for the answer.  A worker is killed (SIGKILL: neither a RocksDB read-only handle nor an
+in-memory store needs cleanup) and replaced when its query passes the time limit, when its
+resident memory passes ``max_memory_mb`` (during a query: the query gets 503; after one: the
+memory is not given back), or when it dies (a Rust abort, a segfault).
+
+Issue 8 made the pool robust to a visitor who kills workers on purpose:
+
+* the pool keeps ``spares`` processes beyond the ``workers`` that evaluate at once, loaded and
+  idle, so a killed worker's replacement loads in the background while a ready one serves;
+* the time limit is the visitor's: it runs from the moment the query arrives and includes any
+  wait for a worker or for a generation to load, so an innocent query never waits beyond the
+  limit (it gets 503 "en cours de chargement" instead);
+* a query that made a worker die by a signal is remembered (by its text and dataset) and
+  refused at once if sent again, so it cannot cost a reload twice.
 
 By default (``in_memory``) a worker copies the served generation into an in-memory
-``pyoxigraph.Store`` and evaluates there: on the default dataset (960k triples) that is 2 to 5
-times faster than the on-disk RocksDB store, for about 8 s and 440 MB per worker.  Loading a
-generation is a separate *warm-up* message, sent as soon as a worker starts (``start()`` at
-server start-up, replacement after a timeout) or a new generation is seen, and its duration is
-never charged to a query's time limit.
+``pyoxigraph.Store``: on the default dataset (960k triples) 2 to 5 times faster than RocksDB,
+for about 10 s and 450 MB per worker.  Loading is a separate *warm-up* message, sent as soon as
+a worker starts or a new generation is seen.
 
-Workers are plain ``python -m graph.query_runner FD`` processes rather than ``multiprocessing``
-ones: the ``spawn`` method would re-import the server's ``__main__`` (the whole CLI) in every
-worker, and ``fork`` is unsafe in a threaded server.  Results cross the socket already
-serialised (bytes), so the parent never converts rows through Python.
-
-Evaluating one query (types, capped serialisation, the in-memory copy) is :mod:`graph.evaluation`.
+Workers are plain ``python -m graph._query_worker FD`` processes rather than
+``multiprocessing`` ones: the ``spawn`` method would re-import the server's ``__main__`` (the
+whole CLI) in every worker, and ``fork`` is unsafe in a threaded server.  Results cross the
+socket already serialised (bytes), so the parent never converts rows through Python.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import os
+import hashlib
+import logging
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
+import psutil
 
-from cooplink.errors import CooplinkError, QueryTimeout
-from graph.evaluation import QueryAnswer, QueryRequest, evaluate, open_store
+from cooplink.errors import BadRequest, CooplinkError, QueryTimeout
+from graph._query_worker import EngineFailure, EnginePanic
+from graph.evaluation import DEFAULT_MAX_BYTES, QueryAnswer, QueryRequest
+
+__all__ = ["EngineFailure", "EnginePanic", "QueryRunner"]
 
 #: ``module:callable`` returning ``{function IRI: python function}`` for one store folder.
 FunctionsFactory = str
+#: how often the parent looks at a busy worker's memory
+_WATCH_SECONDS = 0.2
+#: queries remembered as having killed a worker
+_FATAL_MEMORY = 256
+_log = logging.getLogger(__name__)
 
 
-class EngineFailure(CooplinkError):
-    """The evaluating process died (out of memory, crash): the client may retry."""
+class QueryTooHeavy(CooplinkError):
+    """The query needed more memory than the ``sparql_worker_max_memory_mb`` ceiling."""
 
     status = 503
 
 
-def _load_functions(factory: str | None, store_path: str) -> Any:
-    """What the factory makes for a generation: a dict of functions, or an object whose
-    ``functions(texts)`` builds them per request (texts embedded by the parent)."""
-    if not factory:
-        return {}
-    module, _, name = factory.partition(":")
-    return getattr(importlib.import_module(module), name)(Path(store_path))
-
-
-def _functions_for(loaded: Any, request: QueryRequest) -> dict[str, Callable[..., Any]]:
-    if hasattr(loaded, "functions"):
-        made: dict[str, Callable[..., Any]] = loaded.functions(dict(request.text_vectors))
-        return made
-    return dict(loaded)
-
-
-def _serve(conn: Connection, factory: str | None, in_memory: bool) -> None:
-    """Worker loop: answer ``(store_path, request, max_rows)`` messages until the parent goes.
-
-    A ``None`` request is a warm-up: load the generation and answer ``("loaded", path)``."""
-    store: ox.Store | None = None
-    opened: str | None = None
-    loaded: Any = {}
-    while True:
-        try:
-            store_path, request, max_rows = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            if store is None or opened != store_path:
-                # release the previous generation first: two in-memory copies may not fit
-                store, opened, loaded = None, None, {}
-                store = open_store(store_path, in_memory)
-                loaded = _load_functions(factory, store_path)
-                opened = store_path
-            if request is None:
-                reply: tuple[str, Any] = ("loaded", store_path)
-            else:
-                functions = _functions_for(loaded, request)
-                reply = ("ok", evaluate(store, request, max_rows, functions))
-        except CooplinkError as exc:
-            reply = ("error", exc)
-        except Exception as exc:  # the parent must always get an answer, never a hang
-            reply = ("error", EngineFailure(f"le moteur de requêtes a échoué : {exc}"))
-        conn.send(reply)
+class _StillLoading(Exception):
+    """The query's deadline came while its worker was still loading the generation."""
 
 
 class _LoadTimeout(Exception):
@@ -107,24 +81,30 @@ class _Worker:
     """One worker process, seen from the parent.  Only the thread that acquired it (or the
     runner, under its lock, while it is idle) talks to it."""
 
-    def __init__(self, factory: str | None, in_memory: bool, epoch: int) -> None:
+    def __init__(self, factory: str | None, in_memory: bool, network: bool, epoch: int) -> None:
         self.epoch = epoch
         self.loaded: str | None = None  # generation the worker holds
         self.loading: str | None = None  # generation of a warm-up whose answer is not read yet
+        self.loading_since = 0.0
+        self.sandboxed: bool | None = None  # known once a warm-up answered
         parent, child = socket.socketpair()
-        args = [sys.executable, "-m", "graph.query_runner", str(child.fileno())]
+        args = [sys.executable, "-m", "graph._query_worker", str(child.fileno())]
         if in_memory:
             args.append("--in-memory")
+        if network:
+            args.append("--network")
         if factory:
             args.append(factory)
         self.proc = subprocess.Popen(args, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
         child.close()
         self.conn = Connection(parent.detach())
+        self._ps: psutil.Process | None = None
 
     def warm(self, path: str) -> None:
         """Ask the worker to load ``path`` now; the answer is read by :meth:`settle`."""
-        self.conn.send((path, None, 0))
+        self.conn.send((path, None, (0, 0)))
         self.loading = path
+        self.loading_since = time.monotonic()
 
     def ready(self) -> bool:
         """Whether a query would run without waiting for a load (never blocks)."""
@@ -135,18 +115,37 @@ class _Worker:
         except OSError:
             return False
 
-    def settle(self, limit: float) -> None:
-        """Wait (at most ``limit`` seconds) for the warm-up in flight, if any.  Raises what
-        the worker raised, :class:`_LoadTimeout`, or ``EOFError`` if it died."""
+    def settle(self, deadline: float, load_timeout: float) -> None:
+        """Wait until ``deadline`` for the warm-up in flight, if any.  Raises what the worker
+        raised, :class:`_StillLoading` at the deadline, :class:`_LoadTimeout` once the load has
+        lasted ``load_timeout``, or ``EOFError`` if the worker died."""
         if self.loading is None:
             return
-        if not self.conn.poll(limit):
-            raise _LoadTimeout
-        status, payload = self.conn.recv()
-        path, self.loading = self.loading, None
-        self.loaded = path if status == "loaded" else None
+        stuck = self.loading_since + load_timeout
+        if not self.conn.poll(max(0.0, min(deadline, stuck) - time.monotonic())):
+            raise _LoadTimeout if time.monotonic() >= stuck else _StillLoading
+        status, payload, _retire = self.conn.recv()
+        self.loading = None
+        self.loaded = payload["path"] if status == "loaded" else None
         if status == "error":
             raise payload
+        self.sandboxed = payload["sandboxed"]
+
+    def rss(self) -> int:
+        """Resident memory of the process in bytes (0 if it is gone)."""
+        try:
+            if self._ps is None:
+                self._ps = psutil.Process(self.proc.pid)
+            return int(self._ps.memory_info().rss)
+        except psutil.Error:
+            return 0
+
+    def death_signal(self) -> int | None:
+        """The signal that ended the process, if it died by one (waits a moment for it)."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=2)
+        code = self.proc.returncode
+        return -code if code is not None and code < 0 else None
 
     def kill(self) -> None:
         with contextlib.suppress(OSError):
@@ -157,13 +156,14 @@ class _Worker:
 
 
 class QueryRunner:
-    """A pool of ``workers`` processes evaluating queries on the store at ``store_path()``.
+    """A pool evaluating queries on the store at ``store_path()``: ``workers`` queries at once,
+    on ``workers + spares`` processes.
 
     ``store_path`` is called for every query so a freshly published generation is picked up
-    by the next query.  :meth:`start` starts the whole pool, each worker loading the current
-    generation; otherwise workers start on first use.  With ``in_memory`` workers evaluate on
-    an in-memory copy of the generation.  Loading a generation (at most ``load_timeout``
-    seconds) does not count in a query's ``timeout``.
+    by the next query.  :meth:`start` starts every process, each loading the current
+    generation; otherwise they start on first use.  ``network`` lets workers open connections
+    (only needed for an allow-list of ``SERVICE`` endpoints); ``max_memory_mb`` (0: none) is
+    the resident-memory ceiling of a worker.
     """
 
     def __init__(
@@ -172,40 +172,54 @@ class QueryRunner:
         *,
         timeout: float = 30.0,
         max_rows: int = 100_000,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         workers: int = 2,
+        spares: int = 1,
         functions: FunctionsFactory | None = None,
         in_memory: bool = True,
+        network: bool = True,
+        max_memory_mb: int = 0,
         load_timeout: float = 600.0,
     ) -> None:
         self.store_path = store_path
         self.timeout = timeout
         self.max_rows = max_rows
+        self.max_bytes = max_bytes
         self.size = max(1, workers)
+        self.spares = max(0, spares)
         self.functions = functions
         self.in_memory = in_memory
+        self.network = network
+        self.max_memory = max_memory_mb * 1024 * 1024
         self.load_timeout = load_timeout
         self._idle: list[_Worker] = []  # most recently released last
         self._lock = threading.Condition()  # guards the fields below; notified on release
-        self._started = 0  # live workers, idle or busy
+        self._live = 0  # processes, idle or busy
+        self._busy = 0  # queries being evaluated
         self._epoch = 0  # bumped by close(); older workers are retired when released
         self._path: str | None = None  # latest generation seen, loaded by new workers
+        self._fatal: OrderedDict[str, str] = OrderedDict()  # query key -> why it is refused
+
+    @property
+    def capacity(self) -> int:
+        return self.size + self.spares
 
     def _spawn(self) -> _Worker:
         """A new worker, already loading the latest generation seen (caller holds the lock)."""
-        worker = _Worker(self.functions, self.in_memory, self._epoch)
+        worker = _Worker(self.functions, self.in_memory, self.network, self._epoch)
         if self._path is not None:
             with contextlib.suppress(OSError):  # a worker dead at birth fails its first query
                 worker.warm(self._path)
         return worker
 
     def start(self) -> None:
-        """Start every worker now, each loading the current generation, so that the first
+        """Start every process now, each loading the current generation, so that the first
         queries wait neither for process start-up nor for the in-memory copy."""
         with contextlib.suppress(CooplinkError):  # nothing built yet: queries will say so
             self._notice(str(self.store_path()))
         with self._lock:
-            while self._started < self.size:
-                self._started += 1
+            while self._live < self.capacity:
+                self._live += 1
                 self._idle.insert(0, self._spawn())
             self._lock.notify_all()
 
@@ -223,15 +237,18 @@ class QueryRunner:
     def _acquire(self, deadline: float) -> _Worker:
         with self._lock:
             while True:
-                if self._idle:
-                    # a worker still loading may be behind a ready one: prefer the ready one
-                    ready = [w for w in self._idle if w.ready()]
-                    worker = ready[-1] if ready else self._idle[-1]
-                    self._idle.remove(worker)
-                    return worker
-                if self._started < self.size:
-                    self._started += 1
-                    return self._spawn()
+                if self._busy < self.size:
+                    if self._idle:
+                        # a worker still loading may be behind a ready one: prefer the ready one
+                        ready = [w for w in self._idle if w.ready()]
+                        worker = ready[-1] if ready else self._idle[-1]
+                        self._idle.remove(worker)
+                        self._busy += 1
+                        return worker
+                    if self._live < self.capacity:
+                        self._live += 1
+                        self._busy += 1
+                        return self._spawn()
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise QueryTimeout(
@@ -242,56 +259,88 @@ class QueryRunner:
 
     def _release(self, worker: _Worker) -> None:
         with self._lock:
+            self._busy -= 1
             if worker.epoch == self._epoch:
                 self._idle.append(worker)
                 self._lock.notify()
                 return
-            self._started -= 1  # started before close(): retire it
+            self._live -= 1  # started before close(): retire it
             self._lock.notify()  # a waiting query may start a fresh worker in its place
         worker.kill()
 
     def _replace(self, worker: _Worker) -> None:
         """Kill ``worker`` and start its successor right away, loading the current generation,
-        so the next query finds it ready."""
+        behind the ready workers (the spare serves meanwhile)."""
         worker.kill()
         with self._lock:
+            self._busy -= 1
             if worker.epoch == self._epoch:
-                self._idle.insert(0, self._spawn())  # behind the ready workers
+                self._idle.insert(0, self._spawn())
             else:
-                self._started -= 1  # started before close(): not replaced
+                self._live -= 1  # started before close(): not replaced
             self._lock.notify()
 
-    def _load(self, worker: _Worker, path: str) -> None:
-        """Make ``worker`` hold generation ``path`` (finishing any warm-up in flight)."""
-        with contextlib.suppress(CooplinkError):  # an older warm-up's failure is not ours
-            worker.settle(self.load_timeout)
-        if worker.loaded != path:
+    def _load(self, worker: _Worker, path: str, deadline: float) -> None:
+        """Make ``worker`` hold generation ``path`` by ``deadline`` (finishing any warm-up in
+        flight: an older generation's failure is not this query's)."""
+        if worker.loading is not None and worker.loading != path:
+            with contextlib.suppress(CooplinkError):
+                worker.settle(deadline, self.load_timeout)
+        if worker.loaded != path and worker.loading is None:
             worker.warm(path)
-            worker.settle(self.load_timeout)
+        worker.settle(deadline, self.load_timeout)
 
-    def run(self, request: QueryRequest) -> QueryAnswer:
-        """Evaluate ``request``; raises :class:`QueryTimeout` (503) past the time limit."""
-        deadline = time.monotonic() + self.timeout
-        path = str(self.store_path())
-        self._notice(path)
-        worker = self._acquire(deadline)
-        try:
-            loading = time.monotonic()
-            try:
-                self._load(worker, path)
-            except CooplinkError:
-                self._release(worker)  # the worker is fine, the generation is not
-                raise
-            # the time limit is the query's: waiting for a load does not count
-            deadline += time.monotonic() - loading
-            worker.conn.send((path, request, self.max_rows))
-            if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                self._replace(worker)
+    def _key(self, request: QueryRequest) -> str:
+        text = "\0".join((request.sparql, *request.default_graphs, "\0", *request.named_graphs))
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def _remember_fatal(self, request: QueryRequest, why: str) -> None:
+        with self._lock:
+            self._fatal[self._key(request)] = why
+            while len(self._fatal) > _FATAL_MEMORY:
+                self._fatal.popitem(last=False)
+
+    def _wait(self, worker: _Worker, deadline: float) -> tuple[str, Any, bool]:
+        """The worker's reply by ``deadline``, watching its memory meanwhile."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise QueryTimeout(
                     f"la requête a dépassé la durée maximale de {self.timeout:g} s ; "
                     "ajoutez LIMIT ou des filtres plus sélectifs"
                 )
-            status, payload = worker.conn.recv()
+            if worker.conn.poll(min(remaining, _WATCH_SECONDS)):
+                reply: tuple[str, Any, bool] = worker.conn.recv()
+                return reply
+            if self.max_memory and worker.rss() > self.max_memory:
+                raise QueryTooHeavy(
+                    f"la requête demandait plus de {self.max_memory // 2**20} Mo de mémoire "
+                    "(réglage sparql_worker_max_memory_mb) ; ajoutez LIMIT ou des filtres plus "
+                    "sélectifs"
+                )
+
+    def run(self, request: QueryRequest) -> QueryAnswer:
+        """Evaluate ``request``; raises :class:`QueryTimeout` (503) past the time limit, which
+        counts from now and includes waiting for a worker or a load."""
+        deadline = time.monotonic() + self.timeout
+        with self._lock:
+            refused = self._fatal.get(self._key(request))
+        if refused:
+            raise BadRequest(refused)
+        path = str(self.store_path())
+        self._notice(path)
+        worker = self._acquire(deadline)
+        try:
+            self._load(worker, path, deadline)
+        except CooplinkError:
+            self._release(worker)  # the worker is fine, the generation is not
+            raise
+        except _StillLoading:
+            self._release(worker)  # it keeps loading, for the next query
+            raise QueryTimeout(
+                "le graphe est en cours de chargement dans le moteur de requêtes : "
+                "réessayez dans quelques secondes"
+            ) from None
         except _LoadTimeout:
             self._replace(worker)
             raise EngineFailure(
@@ -300,11 +349,55 @@ class QueryRunner:
         except (EOFError, OSError) as exc:
             self._replace(worker)
             raise EngineFailure("le processus de requête s'est arrêté ; réessayez") from exc
-        self._release(worker)
+        try:
+            worker.conn.send((path, request, (self.max_rows, self.max_bytes)))
+            status, payload, retire = self._wait(worker, deadline)
+        except (QueryTimeout, QueryTooHeavy):
+            self._replace(worker)
+            raise
+        except (EOFError, OSError) as exc:
+            signal = worker.death_signal()
+            self._replace(worker)
+            if signal is None:
+                raise EngineFailure("le processus de requête s'est arrêté ; réessayez") from exc
+            self._remember_fatal(request, (
+                f"requête refusée : la même requête a déjà arrêté le moteur SPARQL (signal "
+                f"{signal}) ; reformulez-la"))
+            _log.warning("un processus SPARQL est mort (signal %s) ; remplacé", signal)
+            raise EngineFailure(
+                f"la requête a arrêté le moteur SPARQL (signal {signal}) : elle ne sera plus "
+                "acceptée telle quelle ; les autres requêtes sont servies"
+            ) from exc
+        if retire or (self.max_memory and worker.rss() > self.max_memory):
+            self._replace(worker)  # a panic, or memory the process keeps: start afresh
+        else:
+            self._release(worker)
         if status == "error":
+            if isinstance(payload, EnginePanic):
+                self._remember_fatal(request, payload.message)
             raise payload
         answer: QueryAnswer = payload
         return answer
+
+    def wait_ready(self, limit: float) -> bool:
+        """Wait up to ``limit`` seconds for every process to be started and loaded (tests, and
+        scripts that measure queries rather than start-up)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._live == len(self._idle) and all(w.ready() for w in self._idle):
+                    for worker in self._idle:  # read the warm-up answers (they are there)
+                        with contextlib.suppress(CooplinkError, EOFError, OSError):
+                            worker.settle(time.monotonic(), self.load_timeout)
+                    return True
+            time.sleep(0.05)
+        return False
+
+    def sandboxed(self) -> bool | None:
+        """Whether the idle workers run without network (``None`` until one has loaded)."""
+        with self._lock:
+            known = [w.sandboxed for w in self._idle if w.sandboxed is not None]
+        return all(known) if known else None
 
     def close(self) -> None:
         """Stop the workers: idle ones now, busy ones when their query returns.  The runner
@@ -313,28 +406,6 @@ class QueryRunner:
         with self._lock:
             self._epoch += 1
             idle, self._idle = self._idle, []
-            self._started -= len(idle)
+            self._live -= len(idle)
         for worker in idle:
             worker.kill()
-
-
-def main(argv: list[str]) -> None:
-    """Worker entry point: ``python -m graph.query_runner FD [--in-memory] [module:factory]``."""
-    fd = int(argv[0])
-    options = argv[1:]
-    in_memory = "--in-memory" in options
-    factory = next((a for a in options if a != "--in-memory"), None)
-    conn = Connection(fd)
-    try:
-        _serve(conn, factory, in_memory)
-    finally:
-        conn.close()
-        os._exit(0)  # skip interpreter teardown: nothing to flush, and it is faster
-
-
-if __name__ == "__main__":
-    # Run the *imported* module's main, so that errors (EngineFailure) pickle as
-    # graph.query_runner classes (not __main__ ones the parent cannot resolve).
-    from graph.query_runner import main as _main
-
-    _main(sys.argv[1:])

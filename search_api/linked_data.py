@@ -11,11 +11,15 @@ What is served: instance URIs under the ``base_uri`` setting (``/id/…``, ``/gr
 page), and the two concept schemes (``/theme``, ``/theme/{slug}``, ``/secteur-cad``,
 ``/secteur-cad/{code}``), whose URIs are fixed under w3id.org.  A description holds the
 entity's own triples plus its incoming links (up to :data:`INCOMING_LIMIT`).
+
+A path that cannot be part of an IRI (``/theme/%20``, ``/id/a%20b``, ``/graph/%22``) names
+nothing in the graph: 404 in the project's error shape, checked before any query (issue 8).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -27,12 +31,29 @@ from cooplink.knowledge_base import KnowledgeBase
 from graph.namespaces import CL, DAC, THEME
 from search_api import _negotiation as neg
 from search_api._entity_view import EntityView, LinkMapper, build_views
+from search_api._openapi import error_responses, media_responses
 from search_api.void import rdf_response
 
 #: Incoming links kept in a description (a country has thousands of projects pointing at it).
 INCOMING_LIMIT = 1000
 ONTOLOGY_IRI = CL.rstrip("#")
 _INSTANCE_ROOTS = ("id", "graph", "provenance", "source")
+#: what a dereferenceable URI answers (documented in the OpenAPI spec)
+_RESPONSES = {
+    **media_responses(["text/html", *neg.GRAPH_MEDIA.values()],
+                      "Description HTML ou RDF (négociation de contenu)"),
+    **error_responses(400, 404, 503),
+}
+
+
+def checked_iri(uri: str) -> ox.NamedNode:
+    """``uri`` as a node, or :class:`NotFound` when it is no IRI (a space, ``{``, ``"``… in the
+    path): such a URI is in no graph, and it must never reach a query text."""
+    try:
+        return ox.NamedNode(uri)
+    except ValueError:
+        shown = quote(uri[:300], safe=":/?#[]@!$&'()*+,;=%")  # one printable line
+        raise NotFound(f"aucune ressource <{shown}> : ce n'est pas une IRI valide") from None
 
 
 def _select(store: ox.Store, sparql: str) -> ox.QuerySolutions:
@@ -44,8 +65,8 @@ def _select(store: ox.Store, sparql: str) -> ox.QuerySolutions:
 def describe(store: ox.Store, uri: str) -> tuple[list[ox.Triple], int]:
     """Triples about ``uri`` (outgoing, then at most :data:`INCOMING_LIMIT` incoming) and the
     total number of incoming links.  Raises :class:`NotFound` when the graph never mentions it."""
-    node = ox.NamedNode(uri)
-    iri = f"<{uri}>"
+    node = checked_iri(uri)
+    iri = str(node)  # <…>: a checked IRI cannot close the brackets early
     out = [ox.Triple(node, row["p"], row["o"])
            for row in _select(store, f"SELECT DISTINCT ?p ?o WHERE {{ {iri} ?p ?o }}")]
     incoming = [ox.Triple(row["s"], row["p"], node) for row in _select(
@@ -118,12 +139,12 @@ def linked_data_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRout
 
     for root in _INSTANCE_ROOTS:
         @router.get(f"/{root}/{{path:path}}", include_in_schema=root == "id",
-                    summary="Déréférencer une entité du graphe")
+                    summary="Déréférencer une entité du graphe", responses=_RESPONSES)
         def instance(request: Request, path: str) -> Response:
             """Page HTML (français) ou RDF de l'entité, par négociation de contenu."""
             return entity(request, ld.base + request.url.path)
 
-    @router.get("/ontology", summary="L'ontologie cooplink")
+    @router.get("/ontology", summary="L'ontologie cooplink", responses=_RESPONSES)
     def ontology(request: Request) -> Response:
         """L'ontologie (HTML ou RDF) ; chaque terme est une ancre de la page."""
         graph = kb.minter.graph("ontology")
@@ -135,19 +156,19 @@ def linked_data_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRout
                         if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(CL)})
         return ld.respond(request, ONTOLOGY_IRI, collect, focus=[ONTOLOGY_IRI, *terms])
 
-    @router.get("/theme", summary="Schéma des thématiques")
+    @router.get("/theme", summary="Schéma des thématiques", responses=_RESPONSES)
     def theme_scheme(request: Request) -> Response:
         return entity(request, THEME.rstrip("/"))
 
-    @router.get("/theme/{slug}", summary="Une thématique")
+    @router.get("/theme/{slug}", summary="Une thématique", responses=_RESPONSES)
     def theme(request: Request, slug: str) -> Response:
         return entity(request, THEME + slug)
 
-    @router.get("/secteur-cad", summary="Schéma des secteurs du CAD")
+    @router.get("/secteur-cad", summary="Schéma des secteurs du CAD", responses=_RESPONSES)
     def dac_scheme(request: Request) -> Response:
         return entity(request, DAC.rstrip("/"))
 
-    @router.get("/secteur-cad/{code}", summary="Un secteur du CAD")
+    @router.get("/secteur-cad/{code}", summary="Un secteur du CAD", responses=_RESPONSES)
     def dac_sector(request: Request, code: str) -> Response:
         return entity(request, DAC + code)
 

@@ -5,9 +5,15 @@
 * The answer format follows ``format=`` (or ``output=``), else the ``Accept`` header, else JSON
   for SELECT/ASK and Turtle for CONSTRUCT/DESCRIBE.
 * Updates (``update=``, ``application/sparql-update``, ``INSERT``, ``LOAD``, ``CLEAR``…) get 403,
-  and so does ``SERVICE`` towards an endpoint outside the ``sparql_allowed_services`` setting.
-* Evaluation happens in :class:`graph.query_runner.QueryRunner` workers under the time limit and
-  row cap of the settings.
+  and so does ``SERVICE`` towards an endpoint outside the ``sparql_allowed_services`` setting
+  (:mod:`graph.query_guard`; docs/security.md).
+* Nothing that reads user input runs on the event loop: the body is bounded by
+  :mod:`search_api._limits` before it is read, and decoding it, checking the query (size,
+  nesting, form, ``SERVICE``) and the dataset IRIs run in the thread pool; parsing and
+  evaluation run in :class:`graph.query_runner.QueryRunner` workers under the time limit, row
+  and byte caps and memory ceiling of the settings.
+* The endpoint's own URL (service description, base IRI of queries) is the configured
+  ``base_uri`` followed by ``/sparql``, never the ``Host`` header a client sends.
 * ``GET /sparql`` without a query returns the SPARQL Service Description, or the YASGUI editor
   for a browser; ``/api/examples`` lists the example queries of ``search_api/examples/``.
 """
@@ -29,10 +35,11 @@ from starlette.concurrency import run_in_threadpool
 from cooplink.errors import BadRequest, CooplinkError, Forbidden
 from cooplink.knowledge_base import KnowledgeBase
 from graph import query_guard
-from graph.evaluation import QueryRequest
+from graph.evaluation import QueryAnswer, QueryRequest
 from graph.namespaces import DCTERMS, PREFIXES, RDF, VOID, sparql_prologue
 from graph.query_runner import QueryRunner
 from search_api import _negotiation as neg
+from search_api._openapi import error_responses, media_responses
 from search_api.sparql_functions import calls_similarity, embed_texts
 from search_api.void import SD, dataset_stats, rdf_response
 
@@ -70,12 +77,21 @@ def load_examples(directory: Path = EXAMPLES_DIR) -> list[Example]:
 
 
 def make_runner(kb: KnowledgeBase) -> QueryRunner:
-    """The worker pool of the endpoint, configured from ``kb.settings``."""
+    """The worker pool of the endpoint, configured from ``kb.settings``.  Workers get no
+    network at all unless a ``SERVICE`` endpoint is allowed (docs/security.md)."""
     s = kb.settings
     return QueryRunner(lambda: kb.datadir.require_current().store_path, timeout=s.sparql_timeout,
-                       max_rows=s.sparql_max_rows, workers=s.sparql_workers,
+                       max_rows=s.sparql_max_rows, max_bytes=s.sparql_max_answer_bytes,
+                       workers=s.sparql_workers, spares=s.sparql_spare_workers,
                        functions="search_api.sparql_functions:worker_functions",
-                       in_memory=s.sparql_in_memory)
+                       in_memory=s.sparql_in_memory,
+                       network=bool(s.sparql_allowed_services),
+                       max_memory_mb=s.sparql_worker_max_memory_mb)
+
+
+def public_endpoint(kb: KnowledgeBase) -> str:
+    """The endpoint URL the service advertises: the configured base, never the Host header."""
+    return kb.settings.base_uri.rstrip("/") + "/sparql"
 
 
 def _similarity_vectors(kb: KnowledgeBase, query: str) -> tuple[tuple[str, Any], ...]:
@@ -99,20 +115,21 @@ def _pairs(raw: bytes, what: str) -> list[tuple[str, str]]:
         raise BadRequest(f"{what} contient un encodage pourcent qui n'est pas de l'UTF-8") from exc
 
 
-async def protocol_params(request: Request) -> dict[str, list[str]]:
-    """The protocol parameters of a request, from its URL and (for POST) its body."""
+def protocol_params(
+    method: str, url_query: bytes, content_type: str, body: bytes
+) -> dict[str, list[str]]:
+    """The protocol parameters of a request, from its URL and (for POST) its body.  Runs in
+    the thread pool: the body is bounded (``http_max_body_bytes``) but decoding it is work."""
     params: dict[str, list[str]] = {}
-    for key, value in _pairs(request.url.query.encode("latin-1", "replace"), "l'URL"):
+    for key, value in _pairs(url_query, "l'URL"):
         params.setdefault(key, []).append(value)
-    if request.method != "POST":
+    if method != "POST":
         return params
-    header = request.headers.get("content-type", "")
-    media, *rest = [p.strip().lower() for p in header.split(";")]
+    media, *rest = [p.strip().lower() for p in content_type.split(";")]
     charset = next((p.split("=", 1)[1].strip('" ') for p in rest if p.startswith("charset=")),
                    "utf-8")
     if media == "application/sparql-update" or "update" in params:
         raise Forbidden("mise à jour refusée : ce point d'accès SPARQL est en lecture seule")
-    body = await request.body()
     if media == "application/x-www-form-urlencoded":
         for key, value in _pairs(body, "le corps de la requête"):
             params.setdefault(key, []).append(value)
@@ -126,6 +143,20 @@ async def protocol_params(request: Request) -> dict[str, list[str]]:
             f"(reçu : « {media or 'aucun type'} »)"
         )
     return params
+
+
+def dataset_iris(params: dict[str, list[str]], name: str) -> tuple[str, ...]:
+    """The ``default-graph-uri`` or ``named-graph-uri`` values, each checked to be an IRI
+    (400 otherwise: the engine would fail on it)."""
+    values = tuple(params.get(name, []))
+    for value in values:
+        try:
+            ox.NamedNode(value)
+        except ValueError:
+            raise BadRequest(
+                f"{name} « {value[:200]} » n'est pas une IRI absolue valide"
+            ) from None
+    return values
 
 
 def _one(params: dict[str, list[str]], *names: str) -> str | None:
@@ -144,13 +175,9 @@ def _choose_format(request: Request, params: dict[str, list[str]], graph: bool) 
     return neg.negotiate(accept, offers) or ("ttl" if graph else "json")
 
 
-def _endpoint_url(request: Request) -> str:
-    return str(request.url.replace(query="", fragment=""))
-
-
-def service_description(request: Request, kb: KnowledgeBase, allowed: list[str]) -> list[ox.Triple]:
+def service_description(kb: KnowledgeBase, allowed: list[str]) -> list[ox.Triple]:
     """The SPARQL 1.1 Service Description of the endpoint, with its default dataset."""
-    service = ox.NamedNode(_endpoint_url(request))
+    service = ox.NamedNode(public_endpoint(kb))
 
     def sd(local: str) -> ox.NamedNode:
         return ox.NamedNode(SD + local)
@@ -193,6 +220,53 @@ def service_description(request: Request, kb: KnowledgeBase, allowed: list[str])
     return out
 
 
+def _prepare(
+    kb: KnowledgeBase, params: dict[str, list[str]], query: str, allowed: list[str]
+) -> tuple[query_guard.QueryShape, tuple[str, ...], tuple[str, ...]]:
+    """Check the query (layer 1 of :mod:`graph.query_guard`) and the dataset IRIs; runs in the
+    thread pool, never on the event loop."""
+    s = kb.settings
+    limits = query_guard.QueryLimits(s.sparql_max_query_bytes, s.sparql_max_nesting)
+    shape = query_guard.check(query, allowed, limits, base=public_endpoint(kb))
+    return (shape, dataset_iris(params, "default-graph-uri"),
+            dataset_iris(params, "named-graph-uri"))
+
+
+#: what GET/POST /sparql may answer besides 200 (documented in the OpenAPI spec)
+_SPARQL_ERRORS = (400, 403, 413, 414, 415, 503)
+_SPARQL_MEDIA = [*neg.SOLUTION_MEDIA.values(), *neg.GRAPH_MEDIA.values(), "text/html"]
+_TEXT: dict[str, object] = {"type": "string"}
+#: the SPARQL 1.1 Protocol parameters, read by hand from the URL and body (protocol_params)
+_PARAMETERS: list[dict[str, object]] = [
+    {"name": "query", "in": "query", "schema": _TEXT,
+     "description": "La requête SPARQL (SELECT, ASK, CONSTRUCT, DESCRIBE)."},
+    {"name": "default-graph-uri", "in": "query", "schema": _TEXT,
+     "description": "Graphe par défaut du jeu de données (IRI ; répétable)."},
+    {"name": "named-graph-uri", "in": "query", "schema": _TEXT,
+     "description": "Graphe nommé du jeu de données (IRI ; répétable)."},
+    {"name": "format", "in": "query", "schema": _TEXT,
+     "description": "Format de la réponse (json, xml, csv, tsv, ttl, nt, jsonld, rdfxml), sinon "
+                    "l'en-tête Accept."},
+]
+_BODY: dict[str, object] = {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+        "query": _TEXT, "default-graph-uri": _TEXT, "named-graph-uri": _TEXT, "format": _TEXT}}},
+    "application/sparql-query": {"schema": _TEXT},
+}}
+_RESPONSES = {**media_responses(_SPARQL_MEDIA, "Résultats, description du service ou éditeur "
+                                "(négociation de contenu)"),
+              **error_responses(*_SPARQL_ERRORS)}
+
+
+def _answer_headers(answer: QueryAnswer, runner: QueryRunner) -> dict[str, str]:
+    headers = {"Vary": "Accept"}
+    if answer.cut == "rows":
+        headers["X-SPARQL-MaxRows"] = str(runner.max_rows)
+    elif answer.cut == "bytes":
+        headers["X-SPARQL-MaxBytes"] = str(runner.max_bytes)
+    return headers
+
+
 def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templates) -> APIRouter:
     """Routes ``/sparql``, ``/api/examples`` and ``/api/prefixes``."""
     router = APIRouter()
@@ -210,11 +284,19 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templ
             "max_rows": runner.max_rows,
         })
 
-    @router.api_route("/sparql", methods=["GET", "POST"], response_model=None,
-                      summary="Point d'accès SPARQL 1.1 (lecture seule)")
+    # one function, two documented operations (GET: parameters in the URL; POST: a body too)
+    @router.get("/sparql", response_model=None, responses=_RESPONSES,
+                summary="Point d'accès SPARQL 1.1 (lecture seule)",
+                openapi_extra={"parameters": _PARAMETERS})
+    @router.post("/sparql", response_model=None, responses=_RESPONSES,
+                 summary="Point d'accès SPARQL 1.1 par POST (lecture seule)",
+                 openapi_extra={"parameters": _PARAMETERS, "requestBody": _BODY})
     async def endpoint(request: Request) -> Response:
         """Évaluer une requête SPARQL 1.1 (protocole SPARQL : GET ou POST)."""
-        params = await protocol_params(request)
+        body = await request.body() if request.method == "POST" else b""
+        params = await run_in_threadpool(
+            protocol_params, request.method, request.url.query.encode("latin-1", "replace"),
+            request.headers.get("content-type", ""), body)
         if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
             raise Forbidden("mise à jour refusée : ce point d'accès SPARQL est en lecture seule")
         queries = params.get("query", [])
@@ -231,10 +313,11 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templ
             if fmt == neg.HTML:
                 return editor(request, None)
             # the counts may be computed on first use (~1 s at 13,000 projects): off the loop
-            described = await run_in_threadpool(service_description, request, kb, allowed)
+            described = await run_in_threadpool(service_description, kb, allowed)
             return rdf_response(described, fmt or "ttl")
         query = queries[0]
-        shape = query_guard.check(query, allowed)
+        shape, default_graphs, named_graphs = await run_in_threadpool(
+            _prepare, kb, params, query, allowed)
         fmt = _choose_format(request, params, shape.returns_graph)
         if fmt == neg.HTML:
             return editor(request, query)
@@ -243,16 +326,15 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templ
             query,
             solution_format=fmt if not is_graph else "json",
             graph_format=fmt if is_graph else "ttl",
-            default_graphs=tuple(params.get("default-graph-uri", [])),
-            named_graphs=tuple(params.get("named-graph-uri", [])),
-            base_iri=_endpoint_url(request),
+            default_graphs=default_graphs,
+            named_graphs=named_graphs,
+            base_iri=public_endpoint(kb),
+            allowed_services=tuple(allowed),
             text_vectors=await run_in_threadpool(_similarity_vectors, kb, query),
         )
         answer = await run_in_threadpool(runner.run, job)
-        headers = {"Vary": "Accept"}
-        if answer.truncated:
-            headers["X-SPARQL-MaxRows"] = str(runner.max_rows)
-        return Response(answer.data, media_type=neg.content_type(answer.format), headers=headers)
+        return Response(answer.data, media_type=neg.content_type(answer.format),
+                        headers=_answer_headers(answer, runner))
 
     @router.get("/api/examples", summary="Requêtes SPARQL d'exemple")
     def api_examples() -> JSONResponse:

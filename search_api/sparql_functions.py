@@ -12,7 +12,6 @@ generation (memory-mapped ``.npy``, a few MB).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyoxigraph as ox
 
+from graph import _sparql_lexer as lex
 from graph.datadir import Generation
 from graph.namespaces import CL, XSD
 
@@ -27,36 +27,46 @@ SIMILARITY = CL + "similarity"
 VECTORS_FILE = "project_vectors.npy"
 URIS_FILE = "project_uris.txt"
 _DOUBLE = ox.NamedNode(XSD + "double")
-#: a SPARQL string literal ("…" or '…', with escapes); long forms are rare in calls
-_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
-_CALL = re.compile(r"(?:cl:similarity|<" + re.escape(SIMILARITY) + r">)\s*\(", re.IGNORECASE)
+_NAMES = ("cl:similarity", f"<{SIMILARITY}>")
 MAX_TEXTS = 32
 
 
 def calls_similarity(sparql: str) -> bool:
-    return bool(_CALL.search(sparql))
+    """Whether ``sparql`` may call ``cl:similarity`` (a substring test: linear, and a false
+    positive only costs a scan)."""
+    low = sparql.lower()
+    return any(name.lower() in low for name in _NAMES)
 
 
 def similarity_texts(sparql: str) -> list[str]:
     """The string literals passed to ``cl:similarity`` in ``sparql`` (in order, unique).
 
-    A light scan, not a parse: it takes every string literal inside the parentheses of each
-    call, which covers ``cl:similarity(?p, "texte")`` and ``cl:similarity("texte", ?p)``."""
+    One pass of the linear lexer (issue 8: the former scan re-read the rest of the query at
+    each call and was quadratic), taking every string literal inside the parentheses of each
+    call: ``cl:similarity(?p, "texte")`` and ``cl:similarity("texte", ?p)`` alike."""
+    if not calls_similarity(sparql):
+        return []
     texts: list[str] = []
-    for match in _CALL.finditer(sparql):
-        depth, end = 1, match.end()
-        while end < len(sparql) and depth:
-            depth += {"(": 1, ")": -1}.get(sparql[end], 0)
-            end += 1
-        for m in _STRING.finditer(sparql[match.end() : end]):
-            raw = m.group(1) if m.group(1) is not None else m.group(2)
-            text = raw
-            if "\\" in raw:  # resolve SPARQL escapes (\" \n \u00e9…) without mangling UTF-8
-                escaped = raw.encode("utf-8").decode("unicode_escape")
-                text = escaped.encode("latin-1").decode("utf-8")
+    depth = 0
+    calls: list[int] = []  # depth inside each open call's parentheses
+    pending = False  # the previous token names the function
+    for tok in lex.tokens(sparql):
+        if tok.kind == "punct" and tok.text == "(":
+            depth += 1
+            if pending:
+                calls.append(depth)
+        elif tok.kind == "punct" and tok.text == ")":
+            if calls and calls[-1] == depth:
+                calls.pop()
+            depth = max(0, depth - 1)
+        elif tok.kind == "string" and calls:
+            text = lex.unescape_string(tok.text)
             if text not in texts:
                 texts.append(text)
-    return texts[:MAX_TEXTS]
+                if len(texts) == MAX_TEXTS:
+                    break
+        pending = tok.text.lower() in _NAMES if tok.kind in ("name", "iri") else False
+    return texts
 
 
 class ProjectVectors:

@@ -21,6 +21,7 @@ from graph.evaluation import prefixes_for
 from graph.namespaces import CL, DCAT, DCTERMS, FOAF, PREFIXES, RDF, RDFS, VOID, XSD
 from graph.store import GRAPH_FORMATS
 from search_api import _negotiation as neg
+from search_api._openapi import error_responses, media_responses
 
 STATS_FILE = "void-stats.json"
 DUMPS = (("nt", "application/n-triples"), ("ttl", "text/turtle"))
@@ -212,7 +213,9 @@ def void_router(kb: KnowledgeBase) -> APIRouter:
     """Route ``/.well-known/void`` (Turtle by default; N-Triples, JSON-LD, RDF/XML by Accept)."""
     router = APIRouter()
 
-    @router.get("/.well-known/void", summary="Description VoID + DCAT du jeu de données")
+    @router.get("/.well-known/void", summary="Description VoID + DCAT du jeu de données",
+                responses={**media_responses(neg.GRAPH_MEDIA.values(), "Description RDF"),
+                           **error_responses(400, 503)})
     def void(request: Request, format: str | None = None) -> Response:
         """Description VoID et DCAT : titre, licence, point d'accès, dumps, comptes par classe."""
         fmt = (neg.format_param(format, graph=True) if format else

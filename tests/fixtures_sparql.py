@@ -9,7 +9,10 @@ example queries are also run against the lead's ``built_kb`` in ``tests/test_exa
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -98,10 +101,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with a real uvicorn on 127.0.0.1 in a thread; yields its base URL."""
+def running_server(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Serve ``app`` with a real uvicorn on 127.0.0.1 in a thread; yields its base URL.
+    ``options`` go to ``uvicorn.Config`` (``search_api.app.server_options``)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -121,3 +126,53 @@ def server_url(sparql_app: FastAPI) -> Iterator[str]:
     with running_server(sparql_app) as url:
         yield url
 
+
+
+_CHILD = """
+import sys, threading
+import uvicorn
+from cooplink.knowledge_base import KnowledgeBase
+from cooplink.settings import Settings
+from search_api.app import create_app, server_options
+
+settings = Settings(data_dir=sys.argv[1], port=int(sys.argv[2]))  # the rest: COOPLINK_* env
+kb = KnowledgeBase(settings)
+app = create_app(kb)
+server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port,
+                                       log_level="warning", **server_options(settings)))
+
+def announce():
+    while not server.started:
+        threading.Event().wait(0.02)
+    ready = app.state.query_runner.wait_ready(300)
+    kb.encoder()  # what a first cl:similarity query would import (0.5 s holding the GIL)
+    print("READY", ready, app.state.query_runner.sandboxed(), flush=True)
+
+threading.Thread(target=announce, daemon=True).start()
+server.run()
+"""
+
+
+@contextlib.contextmanager
+def serve_in_child(data_dir: Path, **settings: Any) -> Iterator[tuple[str, str]]:
+    """Serve ``data_dir`` with ``cooplink``'s app in a child process (its own interpreter, so
+    nothing it does can hold this process's GIL: a liveness probe from here measures the
+    server, not Python's scheduling).  ``settings`` become ``COOPLINK_*`` variables.  Yields
+    the base URL and the READY line (``READY <workers loaded> <workers sandboxed>``)."""
+    port = free_port()
+    env = {**os.environ, **{f"COOPLINK_{k.upper()}": str(v) for k, v in settings.items()}}
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(data_dir), str(port)], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # blocks until READY, or "" if the child died
+        if not line.startswith("READY"):
+            raise RuntimeError(f"le serveur de test n'a pas démarré ({proc.poll()})")
+        yield f"http://127.0.0.1:{port}", line.strip()
+    finally:
+        proc.terminate()  # uvicorn shuts down; the lifespan stops the workers
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -1,0 +1,92 @@
+"""Request-size limits, enforced before a route runs (issue 8): a pure ASGI middleware.
+
+* A request target (path and query string) longer than ``http_max_url_bytes`` gets 414.
+* A body announced (``Content-Length``) or streamed (chunked) beyond ``http_max_body_bytes``
+  gets 413 and the rest is not read: a 100 MB POST costs nothing, and a 10 MB one no longer
+  keeps the event loop busy reading it.
+
+Both answer the project's one error shape (``{"ok": false, "error", "status"}``).  The HTTP
+server has its own, larger bound on the request head (``uvicorn_options``): beyond it, uvicorn
+answers 400 and closes the connection.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: bound of uvicorn's HTTP parser on a request head (line and headers); must exceed the URL
+#: limit so that a long URL gets our 414 rather than uvicorn's bare 400
+HEAD_BYTES = 128 * 1024
+
+
+def uvicorn_options(max_url_bytes: int) -> dict[str, Any]:
+    """Options for ``uvicorn.run``/``uvicorn.Config`` that go with these limits."""
+    return {"h11_max_incomplete_event_size": max(HEAD_BYTES, 2 * max_url_bytes)}
+
+
+class _TooLarge(Exception):
+    """The streamed body passed the limit."""
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"ok": False, "error": message, "status": status},
+                      ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestLimits:
+    """Refuse over-long URLs (414) and bodies (413) before the application reads them."""
+
+    def __init__(self, app: ASGIApp, max_url_bytes: int, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_url = max_url_bytes
+        self.max_body = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        target = len(scope.get("raw_path") or scope["path"].encode()) + len(
+            scope.get("query_string") or b"")
+        if target > self.max_url:
+            await _refuse(send, 414, (
+                f"URL trop longue ({target} octets ; au plus {self.max_url}, réglage "
+                "http_max_url_bytes) : envoyez les longues requêtes SPARQL par POST"))
+            return
+        announced = dict(scope.get("headers") or []).get(b"content-length")
+        too_large = (f"corps de requête trop long (au plus {self.max_body} octets, réglage "
+                     "http_max_body_bytes)")
+        if announced is not None and (not announced.isdigit() or int(announced) > self.max_body):
+            await _refuse(send, 413 if announced.isdigit() else 400, too_large
+                          if announced.isdigit() else "en-tête Content-Length invalide")
+            return
+        received = 0
+        started = False
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, tracking_send)
+        except _TooLarge:
+            if started:  # too late for a status: end the response, the server closes
+                raise
+            await _refuse(send, 413, too_large)
