@@ -32,6 +32,13 @@ class Settings(BaseSettings):
         "vers lui (docs/uris.md). Stable base of instance URIs, not the server's address "
         "(changing it needs a rebuild).",
     )
+    public_url: str = Field(
+        "",
+        description="Adresse publique du service, celle que ses descriptions annoncent (point "
+        "d'accès SPARQL de la description de service et de VoID, dumps) — jamais l'en-tête Host "
+        "d'une requête ; vide : http://HOST:PORT. Public address advertised for the endpoint "
+        "and downloads (empty: http://host:port).",
+    )
     host: str = Field("127.0.0.1", description="Adresse d'écoute du serveur. Server bind address.")
     port: int = Field(8000, description="Port du serveur. Server port.")
     projects: int = Field(
@@ -218,6 +225,10 @@ class Settings(BaseSettings):
         description="Dossier du cache des vecteurs et des modèles convertis (défaut : "
         "<data_dir>/cache). Folder of the embedding cache and converted models.",
     )
+
+    def served_url(self) -> str:
+        """Where the service is reached: ``public_url``, else ``http://host:port``."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the CLI flags that were actually given (``None`` means not given)."""

@@ -13,7 +13,7 @@
   evaluation run in :class:`graph.query_runner.QueryRunner` workers under the time limit, row
   and byte caps and memory ceiling of the settings.
 * The endpoint's own URL (service description, base IRI of queries) is the configured
-  ``base_uri`` followed by ``/sparql``, never the ``Host`` header a client sends.
+  ``public_url`` followed by ``/sparql``, never the ``Host`` header a client sends.
 * ``GET /sparql`` without a query returns the SPARQL Service Description, or the YASGUI editor
   for a browser; ``/api/examples`` lists the example queries of ``search_api/examples/``.
 """
@@ -90,8 +90,9 @@ def make_runner(kb: KnowledgeBase) -> QueryRunner:
 
 
 def public_endpoint(kb: KnowledgeBase) -> str:
-    """The endpoint URL the service advertises: the configured base, never the Host header."""
-    return kb.settings.base_uri.rstrip("/") + "/sparql"
+    """The endpoint URL the service advertises: the configured public address
+    (``public_url``, else ``http://host:port``), never the Host header."""
+    return kb.settings.served_url() + "/sparql"
 
 
 def _similarity_vectors(kb: KnowledgeBase, query: str) -> tuple[tuple[str, Any], ...]:

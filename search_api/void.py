@@ -123,7 +123,7 @@ def void_triples(kb: KnowledgeBase, stats: DatasetStats, served_at: str) -> list
 
     What identifies things (the dataset, ``void:uriSpace``, the example resource) is under the
     stable ``base_uri``; what is a place to fetch from (SPARQL endpoint, dumps, home page) is
-    where this server answers (``served_at``, the request's base URL), which may move.
+    where this server answers (``served_at``: the ``public_url`` setting), which may move.
     """
     base = kb.settings.base_uri.rstrip("/")
     here = served_at.rstrip("/")
@@ -222,6 +222,7 @@ def void_router(kb: KnowledgeBase) -> APIRouter:
                neg.negotiate(request.headers.get("accept"), neg.graph_offers())) or "ttl"
         if fmt == neg.HTML:
             fmt = "ttl"
-        return rdf_response(void_triples(kb, dataset_stats(kb), str(request.base_url)), fmt)
+        # Where to fetch from is the configured public address, never the Host header.
+        return rdf_response(void_triples(kb, dataset_stats(kb), kb.settings.served_url()), fmt)
 
     return router

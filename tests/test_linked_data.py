@@ -201,10 +201,12 @@ def test_void_describes_the_dataset(client: TestClient, sparql_kb: KnowledgeBase
     graph = _graph(response)
     ds = next(graph.subjects(rdflib.RDF.type, VOID.Dataset))
     assert (ds, rdflib.RDF.type, DCAT.Dataset) in graph
-    # identifiers under the stable base; places to fetch from where this server answers
+    # identifiers under the stable base; places to fetch from at the configured public
+    # address (public_url, else http://host:port) — never the Host header of the request
     assert str(ds) == f"{BASE}/.well-known/void#cooplink"
     assert graph.value(ds, VOID.uriSpace) == rdflib.Literal(f"{BASE}/id/")
-    here = "http://testserver"
+    here = sparql_kb.settings.served_url()
+    assert "testserver" not in response.text
     assert graph.value(ds, VOID.sparqlEndpoint) == rdflib.URIRef(f"{here}/sparql")
     dumps = {str(d) for d in graph.objects(ds, VOID.dataDump)}
     assert dumps == {f"{here}/dumps/cooplink.nt.gz", f"{here}/dumps/cooplink.ttl.gz"}
