@@ -174,9 +174,9 @@ class KnowledgeBase:
 
     def query(self, sparql: str, **kwargs: Any) -> QueryOutcome:
         """Run SPARQL in-process (CLI, pages); ``cl:similarity`` works here as at /sparql."""
-        from search_api.sparql_functions import calls_similarity
+        from search_api.sparql_functions import calls_search, calls_similarity
 
-        if calls_similarity(sparql) and "custom_functions" not in kwargs:
+        if (calls_similarity(sparql) or calls_search(sparql)) and "custom_functions" not in kwargs:
             kwargs["custom_functions"] = self._similarity_functions(sparql)
         return self.store().query(sparql, **kwargs)
 
@@ -184,14 +184,20 @@ class KnowledgeBase:
         from search_api.sparql_functions import (
             SIMILARITY,
             ProjectVectors,
+            calls_search,
             embed_texts,
+            search_functions,
+            search_keys,
             similarity_function,
         )
 
         gen = self.datadir.require_current()
         projects = ProjectVectors.load(gen.search_path)
         texts = embed_texts(sparql, self.encoder()) if projects is not None else {}
-        return {SIMILARITY: similarity_function(projects, texts)}
+        keys = (search_keys(sparql, self.search_service().ranking_keys)
+                if projects is not None and calls_search(sparql) else {})
+        return {SIMILARITY: similarity_function(projects, texts),
+                **search_functions(projects, keys)}
 
     def manifest(self) -> dict[str, Any]:
         return self.datadir.require_current().manifest()

@@ -118,9 +118,11 @@ def _literal(text: str) -> str:
     return f'"{escaped}"'
 
 
-def sparql_for(filters: SearchFilters, query: str = "") -> str:
+def sparql_for(filters: SearchFilters, query: str = "", places: bool = True) -> str:
     """A SPARQL SELECT listing the projects that match ``filters`` (the same set as the search's
-    candidates); with a ``query`` text, ordered by ``cl:similarity`` to it.
+    candidates); with a ``query`` text, in the search's own order: close matches first
+    (``cl:closeMatch``), then by the search's score (``cl:searchScore``), then by identifier —
+    the page's order (issue 9). ``places=False`` as the search's ``places=off``.
 
     Filters are plain joins plus ``DISTINCT`` — ``FILTER EXISTS`` and ``UNION`` groups are
     evaluated apart from the project being tested and took minutes on oxigraph."""
@@ -129,7 +131,7 @@ def sparql_for(filters: SearchFilters, query: str = "") -> str:
         "PREFIX dcterms: <http://purl.org/dc/terms/>",
         "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>",
         "",
-        "SELECT DISTINCT ?projet ?id ?titre" + (" ?similarite" if query else "") + " WHERE {",
+        "SELECT DISTINCT ?projet ?id ?titre" + (" ?proche ?score" if query else "") + " WHERE {",
         "  ?projet a cl:Projet ;",
         "          dcterms:identifier ?id ;",
         # rdfs:label is the title in the project's own language: one row per project, where
@@ -169,9 +171,11 @@ def sparql_for(filters: SearchFilters, query: str = "") -> str:
         if filters.start_year_max is not None:
             lines.append(f"  FILTER(?debut <= {filters.start_year_max})")
     if query:
-        lines.append(f"  BIND(cl:similarity(?projet, {_literal(query)}) AS ?similarite)")
+        arguments = f"?projet, {_literal(query)}" + ("" if places else ", false")
+        lines.append(f"  BIND(cl:closeMatch({arguments}) AS ?proche)")
+        lines.append(f"  BIND(cl:searchScore({arguments}) AS ?score)")
         lines.append("}")
-        lines.append("ORDER BY DESC(?similarite)")
+        lines.append("ORDER BY DESC(?proche) DESC(?score) ?id")
     else:
         lines.append("}")
         lines.append("ORDER BY ?id")

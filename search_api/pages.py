@@ -330,7 +330,7 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
                                  lambda o: url("/", {**keep, "offset": o or None})),
             "csv_href": url("/api/search.csv", params),
             "json_href": url("/api/search", {**keep, "offset": start or None}),
-            "sparql_href": url("/sparql", {"query": sparql_data(kb, query, **raw)}),
+            "sparql_href": url("/sparql", {"query": sparql_data(kb, query, places, **raw)}),
             "clear_href": url("/", {"q": query}),
         })
 

@@ -121,12 +121,6 @@ class SearchService:
         ranked = self._scores(understood.text, np.ones(len(self.index), dtype=bool), weights)[0]
         return self._steer(ranked, understood, weights)
 
-    def match_scores(self, query: str, places: bool = True) -> np.ndarray:
-        """Match score of every document (dense + keyword on the query's subject, no prior
-        nor place): a result is a close match where it reaches ``relevance_cut``."""
-        text = self.reader.read(query, places).text
-        return self._scores(text, np.ones(len(self.index), dtype=bool))[1]
-
     def _steer(self, ranked: np.ndarray, understood: Understood,
                weights: ranking.FusionWeights | None = None) -> np.ndarray:
         """``ranked`` plus the place boost of the places the query names."""
@@ -177,8 +171,10 @@ class SearchService:
         """What orders a text search: ranking scores (places included), close matches, term
         weights (for snippets) and theme weights — for the documents in ``needed``."""
         n = len(self.index)
-        scores, matched, weights, themes = self._scores(understood.text, needed)
-        close = needed & (matched >= self.weights.relevance_cut)
+        scores, _, weights, themes = self._scores(understood.text, needed)
+        # Close matches are the head of the ranking itself (theme prior included), so the
+        # line the page draws never has a better-ranked project below it.
+        close = needed & (scores >= self.weights.relevance_cut)
         if understood.places:
             # A project outside the place the query names is no close match, however near
             # its subject: it comes after those of the place (issue 9). A query about its
@@ -344,9 +340,10 @@ class SearchService:
         analyzer = self.index.keyword.analyzer
         return match_spans(text, set(analyzer.stems(q)), analyzer)
 
-    def csv(self, q: str = "", filters: SearchFilters | None = None) -> str:
-        """The search's results (up to 10,000) as CSV, one row per project."""
-        data = self.search(q, filters, limit=CSV_MAX_ROWS, offset=0, max_limit=CSV_MAX_ROWS)
+    def csv(self, q: str = "", filters: SearchFilters | None = None, places: bool = True) -> str:
+        """The search's results (up to 10,000) as CSV, one row per project, in its order."""
+        data = self.search(q, filters, limit=CSV_MAX_ROWS, offset=0, max_limit=CSV_MAX_ROWS,
+                           places=places)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["id", "uri", "title", "score", "close_match", "countries", "themes",
@@ -363,11 +360,12 @@ class SearchService:
             ])
         return buffer.getvalue()
 
-    def sparql_for(self, filters: SearchFilters | None = None, q: str = "") -> str:
-        """SPARQL selecting the same filtered set (ordered by ``cl:similarity`` to ``q``)."""
+    def sparql_for(self, filters: SearchFilters | None = None, q: str = "",
+                   places: bool = True) -> str:
+        """SPARQL selecting the same filtered set, in the search's order for ``q``."""
         filters = filters or SearchFilters()
         validate(filters, self.index.vocab)
-        return sparql_for(filters, " ".join(q.split()))
+        return sparql_for(filters, " ".join(q.split()), places)
 
     # ------------------------------------------------------------------ comparisons
     def document(self, project_id: str) -> ProjectDoc:

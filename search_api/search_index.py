@@ -132,14 +132,15 @@ def embed_chunks(texts: list[str], keys: list[bytes], encoder: Encoder, root: Pa
     previous = _previous_rows(previous_dir, encoder.name)
     needed = set(keys)
     blocks: list[np.ndarray] = []
-    encoded = seeded = offset = 0
+    encoded = seeded = offset = 0  # texts (not vectors): the most any part needed
     for part, weight in _parts(encoder):
         cache = EmbeddingCache(root, part.name, part.dimension)
         columns = slice(offset, offset + part.dimension)
         offset += part.dimension
         if len(previous[0]) and previous[1].shape[1] == encoder.dimension:
-            seeded += _seed_from_previous(previous, columns, float(np.sqrt(weight)), cache, needed)
-        encoded += _encode_missing(texts, keys, part, cache, progress)
+            seeded = max(seeded, _seed_from_previous(previous, columns, float(np.sqrt(weight)),
+                                                     cache, needed))
+        encoded = max(encoded, _encode_missing(texts, keys, part, cache, progress))
         vectors, missing = cache.lookup(keys)
         if missing:  # pragma: no cover - _encode_missing fills every gap
             raise IndexMismatch("des textes n'ont pas pu être encodés")

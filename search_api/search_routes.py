@@ -62,11 +62,11 @@ def places_wanted(value: str | None) -> bool:
     raise BadRequest(f"places doit valoir « auto » ou « off », pas « {value} »")
 
 
-def search_csv(kb: KnowledgeBase, q: str = "", **raw: Any) -> str:
+def search_csv(kb: KnowledgeBase, q: str = "", places: str | None = None, **raw: Any) -> str:
     """The ``/api/search.csv`` export for raw request values."""
     service = kb.search_service()
     filters = service.filters(**raw)
-    text: str = service.csv(q, filters)
+    text: str = service.csv(q, filters, places_wanted(places))
     return text
 
 
@@ -94,10 +94,10 @@ def pooling_csv_data(kb: KnowledgeBase, country: list[str] | None = None,
     return pooling_csv(data, service.document, (group or "").strip() or None)
 
 
-def sparql_data(kb: KnowledgeBase, q: str = "", **raw: Any) -> str:
-    """The SPARQL query selecting the same filtered set as a search (« voir la requête »)."""
+def sparql_data(kb: KnowledgeBase, q: str = "", places: str | None = None, **raw: Any) -> str:
+    """The SPARQL query listing a search's projects in its order (« voir la requête »)."""
     service = kb.search_service()
-    text: str = service.sparql_for(service.filters(**raw), q)
+    text: str = service.sparql_for(service.filters(**raw), q, places_wanted(places))
     return text
 
 
@@ -120,11 +120,12 @@ def search_router(kb: KnowledgeBase) -> APIRouter:
     def api_search_csv(q: str = "", country: Values = None, theme: Values = None,
                        authority_type: Values = None, region: Values = None,
                        start_year_min: str | None = None,
-                       start_year_max: str | None = None) -> Response:
-        """Les résultats d'une recherche en CSV (10 000 au plus)."""
-        text = search_csv(kb, q, country=country, theme=theme, authority_type=authority_type,
-                          region=region, start_year_min=start_year_min,
-                          start_year_max=start_year_max)
+                       start_year_max: str | None = None,
+                       places: str | None = None) -> Response:
+        """Les résultats d'une recherche en CSV (10 000 au plus), dans son ordre."""
+        text = search_csv(kb, q, places, country=country, theme=theme,
+                          authority_type=authority_type, region=region,
+                          start_year_min=start_year_min, start_year_max=start_year_max)
         return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="cooplink-recherche.csv"'})
 
@@ -132,11 +133,12 @@ def search_router(kb: KnowledgeBase) -> APIRouter:
     def api_search_sparql(q: str = "", country: Values = None, theme: Values = None,
                           authority_type: Values = None, region: Values = None,
                           start_year_min: str | None = None,
-                          start_year_max: str | None = None) -> Response:
-        """La requête SPARQL qui sélectionne le même ensemble filtré."""
-        text = sparql_data(kb, q, country=country, theme=theme, authority_type=authority_type,
-                           region=region, start_year_min=start_year_min,
-                           start_year_max=start_year_max)
+                          start_year_max: str | None = None,
+                          places: str | None = None) -> Response:
+        """La requête SPARQL qui liste les projets d'une recherche, dans son ordre."""
+        text = sparql_data(kb, q, places, country=country, theme=theme,
+                           authority_type=authority_type, region=region,
+                           start_year_min=start_year_min, start_year_max=start_year_max)
         return Response(text, media_type="application/sparql-query; charset=utf-8")
 
     @router.get("/api/projects/{project_id}/similar")

@@ -40,7 +40,7 @@ from graph.namespaces import DCTERMS, PREFIXES, RDF, VOID, sparql_prologue
 from graph.query_runner import QueryRunner
 from search_api import _negotiation as neg
 from search_api._openapi import error_responses, media_responses
-from search_api.sparql_functions import calls_similarity, embed_texts
+from search_api.sparql_functions import calls_search, calls_similarity, embed_texts, search_keys
 from search_api.void import SD, dataset_stats, rdf_response
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
@@ -96,10 +96,14 @@ def public_endpoint(kb: KnowledgeBase) -> str:
 
 
 def _similarity_vectors(kb: KnowledgeBase, query: str) -> tuple[tuple[str, Any], ...]:
-    """Texts passed to cl:similarity, embedded here once so workers need no encoder."""
-    if not calls_similarity(query):
-        return ()
-    return tuple(embed_texts(query, kb.encoder()).items())
+    """Texts passed to cl:similarity, embedded here once so workers need no encoder; and the
+    search's ranking of every project for the texts of cl:searchScore / cl:closeMatch."""
+    out: dict[str, Any] = {}
+    if calls_similarity(query):
+        out.update(embed_texts(query, kb.encoder()))
+    if calls_search(query):
+        out.update(search_keys(query, kb.search_service().ranking_keys))
+    return tuple(out.items())
 
 
 def _decode(data: bytes, what: str) -> str:

@@ -28,6 +28,16 @@ VECTORS_FILE = "project_vectors.npy"
 URIS_FILE = "project_uris.txt"
 _DOUBLE = ox.NamedNode(XSD + "double")
 _NAMES = ("cl:similarity", f"<{SIMILARITY}>")
+#: The search's own ranking in SPARQL (issue 9: « voir la requête SPARQL » must list the
+#: page's projects in the page's order): ``cl:searchScore(?p, "texte" [, places])`` is the
+#: score a search ranks by, ``cl:closeMatch(?p, "texte" [, places])`` whether the project is a
+#: close match; ``places`` (default true) as the search's ``places`` parameter.
+SEARCH_SCORE = CL + "searchScore"
+CLOSE_MATCH = CL + "closeMatch"
+_SEARCH_NAMES = ("cl:searchScore", f"<{SEARCH_SCORE}>", "cl:closeMatch", f"<{CLOSE_MATCH}>")
+#: Key prefix of the per-text ranking arrays shipped to the workers with the query vectors.
+SEARCH_KEY = "\x1fsearch\x1f"
+_BOOLEAN = ox.NamedNode(XSD + "boolean")
 MAX_TEXTS = 32
 
 
@@ -38,14 +48,29 @@ def calls_similarity(sparql: str) -> bool:
     return any(name.lower() in low for name in _NAMES)
 
 
+def calls_search(sparql: str) -> bool:
+    """Whether ``sparql`` may call ``cl:searchScore`` or ``cl:closeMatch``."""
+    low = sparql.lower()
+    return any(name.lower() in low for name in _SEARCH_NAMES)
+
+
 def similarity_texts(sparql: str) -> list[str]:
-    """The string literals passed to ``cl:similarity`` in ``sparql`` (in order, unique).
+    """The string literals passed to ``cl:similarity`` in ``sparql`` (in order, unique)."""
+    return function_texts(sparql, _NAMES) if calls_similarity(sparql) else []
+
+
+def search_texts(sparql: str) -> list[str]:
+    """The string literals passed to ``cl:searchScore`` / ``cl:closeMatch``."""
+    return function_texts(sparql, _SEARCH_NAMES) if calls_search(sparql) else []
+
+
+def function_texts(sparql: str, names: tuple[str, ...]) -> list[str]:
+    """The string literals passed to the functions ``names`` in ``sparql`` (in order, unique).
 
     One pass of the linear lexer (issue 8: the former scan re-read the rest of the query at
     each call and was quadratic), taking every string literal inside the parentheses of each
     call: ``cl:similarity(?p, "texte")`` and ``cl:similarity("texte", ?p)`` alike."""
-    if not calls_similarity(sparql):
-        return []
+    wanted = {name.lower() for name in names}
     texts: list[str] = []
     depth = 0
     calls: list[int] = []  # depth inside each open call's parentheses
@@ -65,7 +90,7 @@ def similarity_texts(sparql: str) -> list[str]:
                 texts.append(text)
                 if len(texts) == MAX_TEXTS:
                     break
-        pending = tok.text.lower() in _NAMES if tok.kind in ("name", "iri") else False
+        pending = tok.text.lower() in wanted if tok.kind in ("name", "iri") else False
     return texts
 
 
@@ -118,6 +143,54 @@ def similarity_function(
     return similarity
 
 
+def search_keys(sparql: str, ranking_keys: Callable[[str, bool], tuple[np.ndarray, np.ndarray]],
+                ) -> dict[str, np.ndarray]:
+    """Per text of ``cl:searchScore``/``cl:closeMatch`` and per ``places`` choice, the
+    search's scores and close-match flags of every project, in index order (parent side;
+    ``ranking_keys`` is :meth:`SearchService.ranking_keys`)."""
+    out: dict[str, np.ndarray] = {}
+    for text in search_texts(sparql):
+        for places in (True, False):
+            scores, close = ranking_keys(text, places)
+            out[f"{SEARCH_KEY}{int(places)}{text}"] = np.stack(
+                [np.asarray(scores, dtype=np.float64), np.asarray(close, dtype=np.float64)])
+    return out
+
+
+def search_functions(projects: ProjectVectors | None, keys: Mapping[str, np.ndarray],
+                     ) -> dict[str, Callable[..., Any]]:
+    """The Python bodies of ``cl:searchScore`` and ``cl:closeMatch`` (unbound for an unknown
+    project or text, as SPARQL does for a type error)."""
+
+    def row(project: Any, text: Any, places: Any) -> tuple[np.ndarray, int] | None:
+        if projects is None or not isinstance(project, ox.NamedNode):
+            return None
+        if not isinstance(text, ox.Literal):
+            return None
+        on = not (isinstance(places, ox.Literal) and places.value in ("false", "0"))
+        array = keys.get(f"{SEARCH_KEY}{int(on)}{text.value}")
+        position = projects.rows.get(project.value)
+        if array is None or position is None or position >= array.shape[1]:
+            return None
+        return array, position
+
+    def score(project: Any, text: Any, places: Any = None) -> ox.Literal | None:
+        found = row(project, text, places)
+        if found is None:
+            return None
+        array, position = found
+        return ox.Literal(repr(float(array[0, position])), datatype=_DOUBLE)
+
+    def close(project: Any, text: Any, places: Any = None) -> ox.Literal | None:
+        found = row(project, text, places)
+        if found is None:
+            return None
+        array, position = found
+        return ox.Literal("true" if array[1, position] else "false", datatype=_BOOLEAN)
+
+    return {SEARCH_SCORE: score, CLOSE_MATCH: close}
+
+
 def embed_texts(sparql: str, encoder: Any) -> dict[str, np.ndarray]:
     """Embed the similarity texts of ``sparql`` with the query encoder (parent side)."""
     texts = similarity_texts(sparql)
@@ -141,7 +214,8 @@ class WorkerFunctions:
         folder = self.generation.search_path
         if folder != self.folder:
             self.folder, self.projects = folder, ProjectVectors.load(folder)
-        return {SIMILARITY: similarity_function(self.projects, texts)}
+        return {SIMILARITY: similarity_function(self.projects, texts),
+                **search_functions(self.projects, texts)}
 
 
 def worker_functions(store_path: Path) -> WorkerFunctions:

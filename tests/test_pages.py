@@ -297,6 +297,19 @@ def test_the_sparql_link_selects_the_same_projects(client: TestClient,
     assert "cl:codeIso2" in editor.text  # the editor opens with that query
 
 
+def test_the_sparql_link_of_a_text_search_lists_the_page_in_order(client: TestClient) -> None:
+    """The endpoint (its worker processes) evaluates the link's query with the search's own
+    ranking: the page's cards, in the page's order (issue 9, point 5)."""
+    page = get(client, "/?q=eau+potable+au+S%C3%A9n%C3%A9gal&authority_type=commune")
+    query = href_params(page.one("a", class_="sparql")["href"])["query"][0]
+    assert "cl:searchScore" in query and "cl:closeMatch" in query
+    response = client.get("/sparql", params={"query": query + "LIMIT 20"},
+                          headers={"accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text[:300]
+    ids = [b["id"]["value"] for b in response.json()["results"]["bindings"]]
+    assert ids == card_ids(page)
+
+
 # ---------------------------------------------------------------- comparables, pooling
 def test_the_comparables_page_gives_the_reasons(client: TestClient) -> None:
     first = api(client, "/api/search?q=eau")["results"][0]

@@ -75,7 +75,7 @@ FILTER_CASES = [
 
 def test_search_answers_the_documented_shape(client: TestClient) -> None:
     body = client.get("/api/search", params={"q": "eau potable", "limit": 5}).json()
-    assert set(body) == {"query", "total", "relevant_total", "results", "facets"}
+    assert set(body) == {"query", "understood", "total", "relevant_total", "results", "facets"}
     assert body["query"] == "eau potable" and body["total"] >= len(body["results"]) > 0
     assert 0 < body["relevant_total"] <= body["total"]
     for result in body["results"]:
@@ -107,17 +107,17 @@ def test_filtered_text_search_ranks_every_match(service: SearchService,
                                                 raw: dict[str, Any]) -> None:
     filters = service.filters(**raw)
     query = "formation des agents municipaux"
-    scores, matched = service.scores(query), service.match_scores(query)
+    scores = service.scores(query)
     cut = service.weights.relevance_cut
-    # Every project matching the filters is a result (issue 9: never hide one); close matches
-    # (match score over the cut) come first, each group ordered by the ranking score.
+    # Every project matching the filters is a result (issue 9: never hide one), ranked by
+    # score; those over the cut are the close matches.
     brute = sorted((i for i, d in enumerate(service.index.docs) if matches(d, filters)),
-                   key=lambda i: (not matched[i] >= cut, -scores[i], i))
+                   key=lambda i: (-scores[i], i))
     page = service.search(query, filters, limit=20)
     assert page["total"] == len(brute)
-    assert page["relevant_total"] == sum(matched[i] >= cut for i in brute)
+    assert page["relevant_total"] == sum(scores[i] >= cut for i in brute)
     assert [r["id"] for r in page["results"]] == [service.index.docs[i].id for i in brute[:20]]
-    assert [r["close_match"] for r in page["results"]] == [bool(matched[i] >= cut)
+    assert [r["close_match"] for r in page["results"]] == [bool(scores[i] >= cut)
                                                            for i in brute[:20]]
 
 
@@ -283,10 +283,34 @@ def test_sparql_for_selects_the_same_set(built_kb: KnowledgeBase, service: Searc
     assert len(rows) == len(expected)  # one row per project, bilingual titles included
 
 
-def test_sparql_for_orders_by_similarity_with_a_text(service: SearchService) -> None:
+def test_sparql_for_orders_like_the_search(service: SearchService) -> None:
     text = service.sparql_for(SearchFilters(country=("SN",)), 'déchets "ménagers"')
-    assert 'cl:similarity(?projet, "déchets \\"ménagers\\"")' in text
-    assert "ORDER BY DESC(?similarite)" in text
+    assert 'cl:closeMatch(?projet, "déchets \\"ménagers\\"")' in text
+    assert 'cl:searchScore(?projet, "déchets \\"ménagers\\"")' in text
+    assert "ORDER BY DESC(?proche) DESC(?score) ?id" in text
+    assert ", false)" in service.sparql_for(SearchFilters(), "eau au Mali", places=False)
+
+
+AGREEMENT_CASES = [
+    ("gestion des déchets ménagers", {}),
+    ("eau potable au Sénégal", {}),
+    ("formation des agents municipaux", {"authority_type": ["commune"]}),
+    ("aider des villages sahéliens à gérer leurs forages", {"start_year_min": 2015}),
+]
+
+
+@pytest.mark.parametrize(("q", "raw"), AGREEMENT_CASES)
+@pytest.mark.parametrize("places", [True, False])
+def test_the_sparql_of_a_search_lists_its_first_pages_in_order(
+        built_kb: KnowledgeBase, service: SearchService, q: str, raw: dict[str, Any],
+        places: bool) -> None:
+    """« Voir la requête SPARQL » returns the page's projects in the page's order (issue 9)."""
+    filters = service.filters(**raw)
+    page = service.search(q, filters, limit=50, places=places)
+    rows = built_kb.query(service.sparql_for(filters, q, places) + "LIMIT 50").rows()
+    assert [str(r["id"]) for r in rows] == [r["id"] for r in page["results"]]
+    assert [r["proche"] == "true" or r["proche"] is True for r in rows] == [
+        r["close_match"] for r in page["results"]]
 
 
 def test_similarity_functions(service: SearchService) -> None:
