@@ -46,7 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._first_run import first_run  # noqa: E402
+from bench._first_run import first_run, restart  # noqa: E402
 from cooplink.knowledge_base import KnowledgeBase  # noqa: E402
 from cooplink.settings import Settings  # noqa: E402
 from search_api.evaluation import (  # noqa: E402
@@ -56,6 +56,8 @@ from search_api.evaluation import (  # noqa: E402
     evaluate,
     load_check,
 )
+from search_api.graded import load_queries  # noqa: E402
+from search_api.graded import report as graded_report  # noqa: E402
 from search_api.search import SearchService  # noqa: E402
 from search_api.search_index import write_search_index  # noqa: E402
 from search_api.vector_index import ExactIndex, HnswIndex  # noqa: E402
@@ -307,13 +309,44 @@ def bench_ann(corpus: np.ndarray, count: int, dim: int, queries: int,
 
 
 def bench_quality(kb: KnowledgeBase, service: SearchService) -> dict[str, Any]:
-    """The French check per kind and mode, and the corpus report."""
+    """The French check per kind and mode, the corpus report, place steering on the served
+    corpus, and the people-written corpus (ingested alone into a temporary data dir with the
+    served settings) by query kind."""
     passages, queries = load_check(ROOT / "bench" / "french_check")
+    people_dir = ROOT / "bench" / "people_corpus"
     with tempfile.TemporaryDirectory() as tmp:
         check = check_service(passages, service.index.encoder, Path(tmp) / "check", kb.settings,
                               service.weights)
         french = evaluate(check, queries)
-    return {"french_check": french, "corpus": corpus_report(service)}
+        people_kb = KnowledgeBase(kb.settings.with_overrides(data_dir=Path(tmp) / "people"))
+        people_kb.ingest([people_dir / "projects.csv"])
+        people = graded_report(people_kb.search_service(), load_queries(people_dir))
+    return {"french_check": french, "corpus": corpus_report(service),
+            "places": bench_places(service), "people_corpus": people["by_kind"]}
+
+
+def bench_places(service: SearchService, per_theme: int = 3) -> dict[str, Any]:
+    """Place steering on the served corpus: for the countries with the most projects of each
+    theme, the query « <theme label> <country> »: share of the first k results in the country
+    and of them on the theme (k = min(10, projects of that theme there))."""
+    docs = service.index.docs
+    labels = service.index.vocab
+    in_place, on_theme = [], []
+    for theme, label in labels["theme"].items():
+        counts: dict[str, int] = {}
+        for doc in docs:
+            if theme in doc.themes:
+                for country in doc.countries:
+                    counts[country] = counts.get(country, 0) + 1
+        for country, count in sorted(counts.items(), key=lambda kv: -kv[1])[:per_theme]:
+            k = min(10, count)
+            top = service.search(f"{label} {labels['country'][country]}", limit=k)["results"]
+            in_place.append(sum(country in r["countries"] for r in top) / k)
+            on_theme.append(sum(country in r["countries"] and theme in r["themes"]
+                                for r in top) / k)
+    return {"queries": len(in_place),
+            "in_place@k": round(statistics.fmean(in_place), 3) if in_place else None,
+            "in_place_and_theme@k": round(statistics.fmean(on_theme), 3) if on_theme else None}
 
 
 def main() -> None:
@@ -332,7 +365,7 @@ def main() -> None:
     parser.add_argument("--first-run-projects", type=int, default=0,
                         help="projects of the first-run timeline's build (0: the default)")
     parser.add_argument("--skip", default="",
-                        help="comma list: query,http,build,ann,quality,first_run")
+                        help="comma list: query,http,build,ann,quality,restart,first_run")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     skip = set(args.skip.split(","))
@@ -357,6 +390,8 @@ def main() -> None:
                                   args.ann_dim, 200, args.ann_clusters)
     if "quality" not in skip:
         report["quality"] = bench_quality(kb, service)
+    if "restart" not in skip:
+        report["restart"] = restart(args.data_dir)
     if "first_run" not in skip:
         with tempfile.TemporaryDirectory() as tmp:
             report["first_run"] = first_run(Path(tmp) / "var", args.first_run_projects or None)

