@@ -452,12 +452,14 @@ class KnowledgeBase:
             ProjectVectors.save(folder, [d.uri for d in index.docs], index.doc_vectors)
         return manifest
 
-    def upgrade_search(self, progress: Progress | None = None, threads: int = 1) -> list[str]:
+    def upgrade_search(self, progress: Progress | None = None,
+                       threads: int | None = None) -> list[str]:
         """Compute the better search tiers of the served generation, each published as soon as
         it is written (``search_staged_encoders`` after the served one, then
         ``search_encoder``); returns the specs published. Stops if another generation gets
-        published meanwhile (its own build made its search artefacts). ``threads``: one by
-        default, so a server on the same 2 cores keeps a core to answer with."""
+        published meanwhile (its own build made its search artefacts). ``threads``: default
+        ``search_build_threads``; ``cooplink serve`` runs it in a process of low priority, so
+        the server still answers first."""
         progress = progress or NullProgress()
         s = self.settings
         chain = [*s.search_staged_encoders, s.search_encoder]

@@ -42,7 +42,7 @@ import pyoxigraph as ox
 from cooplink.errors import CooplinkError, Forbidden
 from graph import query_guard
 from graph._sandbox import forbid_network
-from graph.evaluation import QueryRequest, evaluate, open_store
+from graph.evaluation import QueryRequest, evaluate, memory_copy, open_store
 
 #: stack of the evaluation thread: virtual memory, only the pages a deep query touches count
 STACK_BYTES = 512 * 1024 * 1024
@@ -104,12 +104,29 @@ class _Worker:
         self.loaded: Any = {}
 
     def load(self, store_path: str) -> None:
+        """Open the generation at ``store_path``: queries are answered at once from the
+        read-only disk store, and (``in_memory``) from an in-memory copy as soon as a
+        background thread of low priority has made it (issue 9: a restarted server answers
+        SPARQL in seconds, not after every worker has copied the graph)."""
         if self.store is None or self.opened != store_path:
             # release the previous generation first: two in-memory copies may not fit
             self.store, self.opened, self.loaded = None, None, {}
-            self.store = open_store(store_path, self.in_memory)
+            self.store = open_store(store_path, in_memory=False)
             self.loaded = _load_functions(self.factory, store_path)
             self.opened = store_path
+            if self.in_memory:
+                threading.Thread(target=self._copy, args=(store_path, self.store),
+                                 name="memory-copy", daemon=True).start()
+
+    def _copy(self, store_path: str, disk: ox.Store) -> None:
+        with contextlib.suppress(OSError):  # lower this thread's priority (Linux: per thread)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        try:
+            memory = memory_copy(disk)
+        except Exception:  # the disk store keeps answering
+            return
+        if self.opened == store_path:  # a newer generation may have been opened meanwhile
+            self.store = memory
 
     def answer(self, request: QueryRequest, limits: tuple[int, int]) -> tuple[str, Any, bool]:
         """Check and evaluate one query; never raises (the parent must always get a reply)."""

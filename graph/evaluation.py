@@ -242,10 +242,15 @@ def open_store(store_path: str | Path, in_memory: bool) -> ox.Store:
     """The store queries are evaluated on: the generation at ``store_path`` opened read-only,
     or (``in_memory``) a copy of it in an in-memory store, 2 to 5 times faster to query."""
     disk = ox.Store.read_only(str(store_path))
-    if not in_memory:
-        return disk
+    return memory_copy(disk) if in_memory else disk
+
+
+def memory_copy(disk: ox.Store) -> ox.Store:
+    """An in-memory copy of ``disk``. Through an N-Quads dump and a bulk load, which run in
+    Rust without the GIL (the default dataset: 9 s, during which another thread of the
+    process runs at full speed; copying quad by quad from Python held the GIL throughout)."""
     memory = ox.Store()
-    memory.bulk_extend(disk.quads_for_pattern(None, None, None, None))
+    memory.bulk_load(disk.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
     for graph in disk.named_graphs():
         memory.add_graph(graph)  # empty named graphs too, so GRAPH ?g answers the same
-    return memory  # the disk handle is dropped (and RocksDB closed) on return
+    return memory
