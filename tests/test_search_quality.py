@@ -86,8 +86,18 @@ def test_paraphrase_and_crosslingual_queries_find_the_right_projects(
     assert water_share(service, query, theme) >= at_least
     # The first three results, what a staff member reads first, are all on the subject: the
     # theme prior keeps projects that merely share the setting (villages, households) below.
-    top = service.search(query, limit=3)["results"]
+    # Subject alone here (places off): « sahéliens » steers to the Sahel, checked just below.
+    top = service.search(query, limit=3, places=False)["results"]
     assert all(theme in r["themes"] for r in top), [(r["title"], r["themes"]) for r in top]
+
+
+def test_a_place_adjective_keeps_the_subject_within_the_place(service: SearchService) -> None:
+    # « sahéliens » is the Sahel: the first ten are all in its countries, most on water.
+    out = service.search("aider des villages sahéliens à gérer leurs forages", limit=10)
+    sahel = set(out["understood"]["places"][0]["countries"])
+    assert {"ML", "NE", "BF", "SN"} <= sahel
+    assert all(set(r["countries"]) & sahel for r in out["results"]), out["results"]
+    assert sum("eau-assainissement" in r["themes"] for r in out["results"]) >= 5
 
 
 def test_a_paraphrase_finds_projects_sharing_no_word_with_it(service: SearchService) -> None:
