@@ -37,6 +37,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
 def first_run(data_dir: Path, projects: int | None = None, timeout: float = 3600.0,
               env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``build --quick`` + ``serve`` on the empty ``data_dir`` and time each stage."""
@@ -85,11 +93,7 @@ def first_run(data_dir: Path, projects: int | None = None, timeout: float = 3600
                     break
                 time.sleep(0.5)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server)
     out["tiers"] = tiers
     return out
 
@@ -128,9 +132,5 @@ def restart(data_dir: Path, timeout: float = 300.0) -> dict[str, Any]:
                 time.sleep(0.1)
             out["ready_s"] = elapsed()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server)
     return out

@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from cooplink.knowledge_base import KnowledgeBase
 from cooplink.settings import Settings
+from search_api.app import create_app
+from search_api.search import SearchService
 
 #: Size of the default dataset built for tests: big enough for every example query and facet
 #: to have answers, small enough to build in seconds.
@@ -28,3 +31,17 @@ def built_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBase
     if not (reuse and kb.datadir.exists()):
         kb.build()
     yield kb
+
+
+@pytest.fixture(scope="module")
+def service(built_kb: KnowledgeBase) -> SearchService:
+    """The search service over the test build (a module may define its own)."""
+    svc: SearchService = built_kb.search_service()
+    return svc
+
+
+@pytest.fixture(scope="module")
+def client(built_kb: KnowledgeBase) -> Iterator[TestClient]:
+    """An HTTP client of the app over the test build (a module may define its own)."""
+    with TestClient(create_app(built_kb)) as test_client:
+        yield test_client

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from cooplink.knowledge_base import KnowledgeBase
 from cooplink.settings import Settings
 from search_api._clustering import average_linkage, split
 from search_api._provinces import Provinces, place_of
-from search_api.app import create_app
 from search_api.documents import Authority, Network, Partner, ProjectDoc, doc_from_dict
 from search_api.encoder import HashingEncoder
 from search_api.i18n import format_euros, format_years
@@ -267,12 +265,6 @@ def test_documents_of_an_older_index_still_load() -> None:
 
 
 # ---------------------------------------------------------------- the built graph
-@pytest.fixture(scope="module")
-def client(built_kb: KnowledgeBase) -> Iterator[TestClient]:
-    with TestClient(create_app(built_kb)) as test_client:
-        yield test_client
-
-
 def test_the_build_extracts_networks_amounts_and_provinces(built_kb: KnowledgeBase) -> None:
     docs = built_kb.search_service().index.docs
     kinds = {n.kind for d in docs for a in d.authorities for n in a.networks}

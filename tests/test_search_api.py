@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from cooplink.errors import BadRequest, NotFound
 from cooplink.knowledge_base import KnowledgeBase
 from cooplink.settings import Settings
 from search_api._filters import SearchFilters
-from search_api.app import create_app
 from search_api.documents import ProjectDoc
 from search_api.encoder import DEFAULT_ENCODER_SPEC, HashingEncoder
 from search_api.search import SearchService
@@ -34,18 +32,6 @@ from search_api.vector_index import IndexMismatch
 RESULT_KEYS = {"id", "uri", "title", "score", "close_match", "matched_theme", "snippet",
                "countries", "themes", "french_authorities", "partners", "start_year",
                "end_year"}
-
-
-@pytest.fixture(scope="module")
-def service(built_kb: KnowledgeBase) -> SearchService:
-    svc: SearchService = built_kb.search_service()
-    return svc
-
-
-@pytest.fixture(scope="module")
-def client(built_kb: KnowledgeBase) -> Iterator[TestClient]:
-    with TestClient(create_app(built_kb)) as test_client:
-        yield test_client
 
 
 def matches(doc: ProjectDoc, f: SearchFilters) -> bool:

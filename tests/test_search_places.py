@@ -5,27 +5,12 @@ from __future__ import annotations
 
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from test_pages import HTML, Page
 
-from cooplink.knowledge_base import KnowledgeBase
-from search_api.app import create_app
 from search_api.search import SearchService
-
-
-@pytest.fixture(scope="module")
-def service(built_kb: KnowledgeBase) -> SearchService:
-    svc: SearchService = built_kb.search_service()
-    return svc
-
-
-@pytest.fixture(scope="module")
-def client(built_kb: KnowledgeBase) -> Iterator[TestClient]:
-    with TestClient(create_app(built_kb)) as test_client:
-        yield test_client
 
 
 def busiest(service: SearchService, theme: str) -> tuple[str, int]:
