@@ -76,8 +76,11 @@ def usual_names(resolver: Resolver, details: bool) -> dict[str, object]:
         "silent_type_conflicts": total["silent"],
         "rate": round(total["right"] / len(rows), 4),
         "by_kind": {
-            kind: {"rows": sum(c.values()), "right": c["right"],
-                   "rate": round(c["right"] / sum(c.values()), 4)}  # fmt: skip
+            kind: {
+                "rows": sum(c.values()),
+                "right": c["right"],
+                "rate": round(c["right"] / sum(c.values()), 4),
+            }
             for kind, c in sorted(outcomes.items())
         },
     }
@@ -111,7 +114,8 @@ def sheets(resolver: Resolver, details: bool) -> dict[str, object]:
                         unknown.add(mention.name)
             if counts:
                 per_file[str(path.relative_to(ROOT))] = {
-                    "mentions": sum(counts.values()), **dict(counts)
+                    "mentions": sum(counts.values()),
+                    **dict(counts),
                 }
     totals = sum((Counter(c) for c in per_file.values()), Counter())
     out: dict[str, object] = {
