@@ -10,6 +10,9 @@ prints one JSON document:
   expected entity — and, for the ``type-contraire`` rows (the type column contradicts the name),
   only if the resolver also says so in a warning; *wrong* when it lands on another entity;
   *unresolved* otherwise.  Rates per kind and overall.
+- ``cog_sweep``: every EPCI and EPT of the reference under the forms sheets use (legal form
+  spelled out, legal form dropped), typed « Intercommunalité »: a check that is not written by
+  hand.
 - ``sheets``: every French authority mention of the sample sheets (``bench/people_corpus``,
   ``tests/data``: DAECT CSV/XLSX and IATI XML) — how many resolved against the COG, how many
   were recognised as groupings outside the COG (``/id/groupement/`` URIs), how many stayed
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -89,6 +93,28 @@ def usual_names(resolver: Resolver, details: bool) -> dict[str, object]:
     return out
 
 
+_LEGAL = re.compile(r"^(CA|CC|CU) (?:(?:de la |de l'|du |des |de |d'))?(.*)$")
+_SPELLED = {"CA": "Communauté d'agglomération", "CC": "Communauté de communes",
+            "CU": "Communauté urbaine"}  # fmt: skip
+
+
+def cog_sweep(resolver: Resolver, ref: ReferenceData) -> dict[str, object]:
+    """Every EPCI of the COG named the two ways sheets name them — legal form spelled out
+    (« Communauté de communes du Pays d'Iroise ») and without it (« Pays d'Iroise »), the type
+    column saying « Intercommunalité » — plus every EPT by its name: right, wrong, unresolved."""
+    counts = Counter[str]()
+    for a in ref.authorities:
+        if a.epci_type is None or a.epci_type == "MET69":
+            continue
+        match = _LEGAL.match(a.name)
+        forms = [f"{_SPELLED[match[1]]} {match[2]}", match[2]] if match else [a.name]
+        for form in forms:
+            got, _ = resolver.authority(AuthorityMention(form, "intercommunalite"))
+            counts["right" if got.uri == a.uri else "wrong" if got.resolved else "unresolved"] += 1
+    total = sum(counts.values())
+    return {"names": total, **dict(counts), "rate": round(counts["right"] / total, 4)}
+
+
 def sheets(resolver: Resolver, details: bool) -> dict[str, object]:
     """French authority mentions of the sample sheets: resolved, groupings, unknown."""
     per_file: dict[str, dict[str, int]] = {}
@@ -134,9 +160,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--details", action="store_true", help="lister les échecs")
     args = parser.parse_args()
-    resolver = Resolver(ReferenceData.load())
+    ref = ReferenceData.load()
+    resolver = Resolver(ref)
     report = {
         "usual_names": usual_names(resolver, args.details),
+        "cog_sweep": cog_sweep(resolver, ref),
         "sheets": sheets(resolver, args.details),
     }
     print(json.dumps(report, ensure_ascii=False, indent=2))

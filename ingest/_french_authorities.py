@@ -26,6 +26,7 @@ from collections import defaultdict
 
 from ingest.authority_names import (
     DESIGNATED_CODE,
+    core_words,
     epci_core,
     names_an_epci,
     official_keys,
@@ -198,7 +199,11 @@ class FrenchAuthorities:
     ) -> tuple[list[FrenchAuthority], str | None, bool]:
         """Candidates for a name key, the kind the name itself designates, and whether the
         match is approximate (an EPCI found by some words of its name)."""
-        found = self._names.get(key) or self._usual.get(key)
+        # The official name and the usual names together: « Arras » is the commune, and the
+        # CU d'Arras when the type column says intercommunalité.
+        found = list(
+            {a.uri: a for a in self._names.get(key, []) + self._usual.get(key, [])}.values()
+        )
         if found:
             return found, None, False
         variants, designated = strip_designator(key)
@@ -217,9 +222,9 @@ class FrenchAuthorities:
             core = epci_core(key)
             if self._cores.get(core):
                 return self._cores[core], designated, False
-            words = set(core.split())
-            wide = {a.uri: a for c, found in self._cores.items() if words <= set(c.split())
-                    for a in found} if words else {}  # fmt: skip
+            words = core_words(core)
+            wide = {a.uri: a for c, found in self._cores.items() if words <= core_words(c)
+                    for a in found} if any(len(w) > 2 for w in words) else {}  # fmt: skip
             if len(wide) == 1:
                 return list(wide.values()), designated, True
         return [], designated, False

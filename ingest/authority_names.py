@@ -50,12 +50,12 @@ _LEGAL = (
     r"communaute d agglomeration|communaute de communes|communaute urbaine|communaute|"
     r"agglomeration|agglo|metropole|eurometropole|etablissement public territorial|ept|ca|cc|cu"
 )
-_LEGAL_HEAD = re.compile(rf"^(?:{_LEGAL}|de la|de l|du|des|de|d|la|le|les|l) ")
+_LEGAL_HEAD = re.compile(rf"^(?:{_LEGAL}|de la|de l|du|des|de|d|la|le|les|l)(?: |$)")
 _LEGAL_TAIL = re.compile(
     r" (?:communaute d agglomeration|communaute de communes|"
     r"communaute urbaine|communaute|agglomeration|agglo|metropole)$"
 )
-_PREFIX = re.compile(r"^(?:ca|cc|cu|metropole|eurometropole)(?: (?:de la|de l|du|des|de|d))? ")
+_PREFIX = re.compile(r"^(?:ca|cc|cu|metropole|eurometropole)(?: (de la|de l|du|des|de|d))? ")
 _ARTICLE = re.compile(r"^(?:la|le|les|l) ")
 _PARENS = re.compile(r"\(([^()]+)\)")
 _QUOTED = re.compile(r"(?:''|\"|«)\s*([^'\"»]+?)\s*(?:''|\"|»)")
@@ -93,6 +93,13 @@ def epci_core(key: str) -> str:
     return key
 
 
+def core_words(core: str) -> frozenset[str]:
+    """The words of a core that say something (no legal-form word, no article)."""
+    return (
+        frozenset(core.split()) - _EPCI_MARKERS - {"de", "du", "des", "d", "la", "le", "les", "l"}
+    )
+
+
 def names_an_epci(key: str) -> bool:
     """Whether the text itself says it is an intercommunalité (« Agglo », « Métropole »…)."""
     return bool(_EPCI_MARKERS.intersection(key.split())) or key.startswith(
@@ -113,7 +120,11 @@ def usual_keys(name: str) -> set[str]:
     for text in (name, _PARENS.sub(" ", name)):
         key = name_key(text)
         keys.add(key)
-        keys.add(_PREFIX.sub("", key))
+        prefix = _PREFIX.match(key)
+        if prefix:  # « ca de la rochelle » → « rochelle » and « la rochelle »
+            rest = key[prefix.end() :]
+            keys.add(rest)
+            keys.add(f"{ARTICLES[prefix[1]]} {rest}".strip() if prefix[1] else rest)
     keys.update(name_key(inner) for inner in _PARENS.findall(name))
     keys.update(name_key(quoted) for quoted in _QUOTED.findall(name))
     keys.discard("")
