@@ -104,7 +104,9 @@ class FrenchAuthorities:
                 self._successor.update({code: a for code in a.territories})
         by_uri = {a.uri: a for a in ref.authorities}
         for alias, uri in ref.authority_aliases.items():
-            self._names[name_key(alias)] = [by_uri[uri]]
+            # Added to the homonyms, not replacing them: « Saint-Ouen » (Saint-Ouen-sur-Seine
+            # until 2018) is still the commune of the Loir-et-Cher when written « Saint-Ouen (41) ».
+            self._names[name_key(alias)].append(by_uri[uri])
         for index in (self._usual, self._cores):
             for key, found in index.items():
                 index[key] = list({a.uri: a for a in found}.values())
