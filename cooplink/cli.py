@@ -21,6 +21,7 @@ from cooplink.errors import CooplinkError
 from cooplink.knowledge_base import IngestOutcome, KnowledgeBase
 from cooplink.progress import RichProgress
 from cooplink.settings import Settings, settings_markdown
+from ingest.records import count_kinds, summary_sentence
 
 app = typer.Typer(
     name="cooplink",
@@ -97,7 +98,8 @@ def _print_outcome(outcome: IngestOutcome) -> None:
             for issue in report.rejected:
                 table.add_row(issue.location(), issue.reason)
             err.print(table)
-        if report.warnings:
+        if report.warnings:  # issue 12: the counts by kind first, the detail below
+            err.print(f"Avertissements : {summary_sentence(count_kinds(report.warnings))}")
             table = Table(
                 "emplacement", "avertissement", title="Avertissements", title_justify="left"
             )

@@ -104,6 +104,14 @@ class UriMinter:
     def epci(self, siren: str) -> str:
         return self._u("id", "epci", siren)
 
+    def collectivite(self, siren: str) -> str:
+        """A French authority outside the COG lists, by SIREN (Collectivité européenne d'Alsace)."""
+        return self._u("id", "collectivite", siren)
+
+    def groupement(self, name: str) -> str:
+        """A grouping outside the COG (syndicat, SDIS, CHU…), by its name as written."""
+        return self._u("id", "groupement", slugify(name))
+
     def unresolved_authority(self, name: str) -> str:
         return self._u("id", "collectivite", "nr-" + slugify(name))
 

@@ -137,6 +137,12 @@ _ROLES = (
 _CODE = re.compile(r"[0-9]{9}|[0-9]{5}|2[AB][0-9]{3}|[0-9]{2,3}|2[AB]")
 
 
+def authority_type(text: str) -> str | None:
+    """A « Type de collectivité » value as a type hint (« Conseil départemental » →
+    ``departement``, « Communauté d'agglomération » → ``intercommunalite``), or None."""
+    return _lookup(_AUTHORITY_TYPES, text) if text else None
+
+
 def _lookup(table: tuple[tuple[str, str], ...], value: str) -> str | None:
     folded = fold(value)
     return next((norm for prefix, norm in table if folded.startswith(prefix)), None)
@@ -349,15 +355,22 @@ def _partners(partner_text: str, country_text: str) -> tuple[list[PartnerMention
     for index, raw in enumerate(names):
         if not raw:
             continue
-        name, country = split_parenthesis(raw)
-        if country is None:
-            if positional and positional[index]:
-                country = positional[index]
-            elif len(countries) == 1:
-                country = countries[0]
-        elif fold(country) not in {fold(c) for c in countries}:
-            countries.append(country)
-        partners.append(PartnerMention(name, country))
+        name, inner = split_parenthesis(raw)
+        # The partner's own Pays value: the one in the same position, or the row's only one
+        # for a row with one partner (a single Pays for several partners says nothing of each).
+        pays = positional[index] if positional and positional[index] else None
+        if pays is None and len(countries) == 1 and (inner is None or len(names) == 1):
+            pays = countries[0]
+        if inner is None or (pays is not None and fold(inner) == fold(pays)):
+            partners.append(PartnerMention(name, pays))
+        elif pays is not None:
+            # « Commune de Tchaoudjo 1 (Sokodé) » with Pays « Togo »: the Pays column wins; the
+            # resolver keeps the parenthesis in the name unless it names a country (issue 12).
+            partners.append(PartnerMention(name, pays, aside=inner))
+        else:  # no Pays for it: the parenthesis is the only hint of its country
+            if fold(inner) not in {fold(c) for c in countries}:
+                countries.append(inner)
+            partners.append(PartnerMention(name, inner))
     return partners, countries
 
 

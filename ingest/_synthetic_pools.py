@@ -61,9 +61,11 @@ class FrenchSide:
         self._rng = rng
         # Départements that no longer act (2A, 2B, 972, 973, 976) are never drawn: their single
         # collectivity (Corse, Martinique, Guyane, Mayotte) is, among the « top » authorities.
-        # Département 75 neither: the Ville de Paris (commune 75056) holds its powers.
+        # Département 75 neither: the Ville de Paris (commune 75056) holds its powers.  Only the
+        # COG lists are drawn from: the EPT and the CeA, added later (issue 12), would change
+        # every seeded corpus.
         every = sorted((a for a in reference.authorities
-                        if not (a.type == "departement"
+                        if a.origin == "cog" and not (a.type == "departement"
                                 and a.insee in (*DISSOLVED_DEPARTEMENTS, "75"))),
                        key=lambda a: (a.type, a.insee or "", a.siren or "", a.name))
         groups: dict[str, list[int]] = {"top": [], "departement": [], "intercommunalite": [],

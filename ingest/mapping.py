@@ -28,6 +28,8 @@ AUTHORITY_CLASS = {
     "intercommunalite": "Intercommunalite",
     "statut-particulier": "CollectiviteStatutParticulier",
     "syndicat": "Syndicat",
+    "etablissement-public": "EtablissementPublic",
+    "gip": "GIP",
     "autre": "CollectiviteTerritoriale",
 }
 ACTOR_CLASS = {
@@ -230,8 +232,13 @@ class Mapper:
             out.append(q(node, cl("synthetique"), _TRUE))
         for fa in p.french_authorities:
             out.append(q(node, cl("collectiviteFrancaise"), ox.NamedNode(fa.uri)))
+            # A grouping outside the COG (« SDE 35 ») is placed in the département it names.
+            extra = []
+            if fa.departement:
+                where = ox.NamedNode(self.minter.departement(fa.departement))
+                extra.append(q(ox.NamedNode(fa.uri), cl("departement"), where))
             out += self.entity(
-                fa, AUTHORITY_CLASS.get(fa.type or "autre", "CollectiviteTerritoriale")
+                fa, AUTHORITY_CLASS.get(fa.type or "autre", "CollectiviteTerritoriale"), extra
             )
         for pa in p.partners:
             out.append(q(node, cl("partenaireEtranger"), ox.NamedNode(pa.uri)))

@@ -19,8 +19,9 @@ import rdflib
 
 from cooplink.progress import NullProgress, Progress
 from graph.namespaces import RDF, SKOS, UriMinter, slugify
+from ingest.groupings import GROUPING_CLASSES
 from ingest.mapping import ImportInfo, Mapper
-from ingest.records import Issue, Project
+from ingest.records import Issue, Project, count_kinds, summary_sentence
 from ingest.resolver import Resolver
 from ingest.sniff import read_any
 from ingest.validation import Shapes
@@ -58,6 +59,9 @@ class IngestReport:
             "warnings": [i.as_dict() for i in self.warnings],
             "unresolved": self.unresolved,
             "projects": self.project_ids,
+            # Issue 12: warnings counted by kind (« 6 groupements hors COG, 2 homonymes… »).
+            "warning_kinds": count_kinds(self.warnings),
+            "warning_summary": summary_sentence(count_kinds(self.warnings)),
         }
 
 
@@ -238,12 +242,16 @@ def _unresolved(projects: list[Project]) -> dict[str, list[str]]:
     """Names that the reference data did not know, for the report's summary."""
     out: dict[str, set[str]] = {
         "collectivites": set(),
+        "groupements": set(),  # syndicats, SDIS… outside the COG (issue 12), listed apart
         "pays": set(),
         "themes": set(),
         "acteurs": set(),
     }
     for p in projects:
-        out["collectivites"].update(a.name for a in p.french_authorities if not a.resolved)
+        for a in p.french_authorities:
+            if not a.resolved:
+                grouping = a.type in GROUPING_CLASSES
+                out["groupements" if grouping else "collectivites"].add(a.name)
         out["acteurs"].update(a.name for a, _ in p.actors if not a.resolved)
         for issue in p.issues:
             if issue.column == "Pays":

@@ -25,6 +25,25 @@ STATUSES = ("prevu", "en-cours", "termine", "suspendu", "annule")
 ROLES = ("financeur", "responsable", "operateur", "maitre-oeuvre", "appui")
 
 
+#: Kinds of warnings -> (singular, plural) French labels, for the report's counts (issue 12):
+#: « 6 groupements hors COG, 2 homonymes départagés, 1 nom inconnu ».
+ISSUE_KINDS: dict[str, tuple[str, str]] = {
+    "groupement-hors-cog": ("groupement hors COG", "groupements hors COG"),
+    "homonyme": ("homonyme départagé", "homonymes départagés"),
+    "collectivite-inconnue": ("nom inconnu", "noms inconnus"),
+    "type-contredit": ("type contredit par le nom", "types contredits par le nom"),
+    "nom-rapproche": ("nom rapproché", "noms rapprochés"),
+    "collectivite-unique": ("ancien département remplacé", "anciens départements remplacés"),
+    "code-inconnu": ("code inconnu", "codes inconnus"),
+    "pays-inconnu": ("pays inconnu", "pays inconnus"),
+    "partenaire-sans-pays": ("partenaire sans pays", "partenaires sans pays"),
+    "theme-inconnu": ("thématique inconnue", "thématiques inconnues"),
+    "secteur-inconnu": ("code secteur CAD inconnu", "codes secteur CAD inconnus"),
+    "acteur-non-rattache": ("acteur non rattaché", "acteurs non rattachés"),
+    "autre": ("autre avertissement", "autres avertissements"),
+}
+
+
 @dataclass(frozen=True)
 class Issue:
     """One problem found in the input, located precisely enough for a user to fix it."""
@@ -36,6 +55,7 @@ class Issue:
     column: str | None = None
     severity: Severity = "error"
     record: str | None = None
+    kind: str | None = None  # a key of ISSUE_KINDS (resolver warnings); None elsewhere
 
     def location(self) -> str:
         """Human form: ``file:line, colonne X`` or ``file:/xpath``."""
@@ -57,7 +77,26 @@ class Issue:
             "reason": self.reason,
             "severity": self.severity,
             "record": self.record,
+            "kind": self.kind or "autre",
         }
+
+
+def count_kinds(issues: list[Issue]) -> dict[str, int]:
+    """Number of warnings of each kind, most frequent first (ties in ISSUE_KINDS order)."""
+    order = list(ISSUE_KINDS)
+    counts: dict[str, int] = {}
+    for issue in issues:
+        if issue.severity == "warning":
+            kind = issue.kind if issue.kind in ISSUE_KINDS else "autre"
+            counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], order.index(item[0]))))
+
+
+def summary_sentence(counts: dict[str, int]) -> str:
+    """« 6 groupements hors COG, 2 homonymes départagés, 1 nom inconnu »."""
+    return ", ".join(
+        f"{n} {ISSUE_KINDS[kind][0 if n == 1 else 1]}" for kind, n in counts.items() if n
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +114,9 @@ class PartnerMention:
 
     name: str
     country: str | None = None
+    #: A parenthesis of the name that the reader could not tell apart from a country (« Commune
+    #: de Tchaoudjo 1 (Sokodé) » with Pays « Togo »): the resolver decides.
+    aside: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +163,7 @@ class ResolvedRef:
     resolved: bool = True
     type: str | None = None  # authority type, actor kind…
     country: str | None = None  # ISO alpha-2 for partners
+    departement: str | None = None  # INSEE code, for groupings outside the COG (« SDE 35 »)
 
 
 @dataclass

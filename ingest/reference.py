@@ -6,7 +6,8 @@ API CONTRACT (other modules code against these names):
   (``ingest/reference/*``, ``ontology/themes.ttl``) and ``pycountry``;
   never the developers' shared input folder.
 - ``authorities``: every French local authority of the COG 2026: régions, collectivités à statut
-  particulier, 101 départements, the communes (``commune-actuelle``), 1,255 EPCI.
+  particulier, 101 départements, the communes (``commune-actuelle``), 1,255 EPCI, the 11 EPT of
+  the Grand Paris and the Collectivité européenne d'Alsace.
   ``FrenchAuthority.uri`` is minted by ``graph.namespaces.UriMinter``.
 - ``countries``: ISO alpha-2 -> Country, the 249 ISO countries plus Kosovo (XK), French display
   names.
@@ -31,7 +32,12 @@ Collectivités à statut particulier (type ``statut-particulier``), decided from
   particulier, still minted under its SIREN with its members.
 - Paris stays a commune (75056); the Ville de Paris also holds the département powers, and the
   COG still lists département 75, kept like 2A/2B.
-- The Collectivité européenne d'Alsace is not in the COG (67 and 68 remain départements).
+- The Collectivité européenne d'Alsace (CeA, SIREN 200094332, since 2021) is not in the COG (67
+  and 68 remain départements there): it comes from the hand-written
+  ``collectivites_hors_cog.csv``, as a statut-particulier authority minted under its SIREN
+  (``/id/collectivite/200094332``), placed in région 44 and over the territories 67 and 68.
+- The 11 établissements publics territoriaux (EPT) of the Grand Paris (``ept.csv``, from the
+  package's ``ept.json``) are intercommunalités of EPCI type ``EPT`` with their member communes.
 """
 
 from __future__ import annotations
@@ -59,8 +65,13 @@ class FrenchAuthority:
     region: str | None  # INSEE code of its région
     departement: str | None  # INSEE code of its département
     population: int | None = None
-    epci_type: str | None = None  # CC, CA, CU, METRO, MET69
+    epci_type: str | None = None  # CC, CA, CU, METRO, MET69, EPT
     members: tuple[str, ...] = ()  # URIs of member authorities (EPCI -> communes)
+    #: Which list it comes from: "cog" (régions, départements, communes, EPCI à fiscalité
+    #: propre), "ept" (the Grand Paris territories) or "loi" (created by a law, not in the COG).
+    origin: str = "cog"
+    #: A single collectivity's former départements (INSEE codes), whose councils it replaced.
+    territories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,9 @@ NETWORK_CLASSES = frozenset(
 )
 #: Régions that are collectivités à statut particulier (see the module docstring).
 _SPECIAL_REGIONS = frozenset({"94", "02", "03", "06"})
+#: Single collectivities -> the départements whose council they took over (Corse 2018, Martinique
+#: and Guyane 2015, Mayotte 2011); the resolver sends those départements' names to them.
+_SINGLE_COLLECTIVITIES = {"94": ("2A", "2B"), "02": ("972",), "03": ("973",), "06": ("976",)}
 #: Overseas collectivities with an elected council (COG "région" and "département" at once).
 _OVERSEAS_COLLECTIVITIES = frozenset({"975", "977", "978", "986", "987", "988"})
 #: State-administered territories without a local authority.
@@ -138,7 +152,13 @@ def _authorities(minter: UriMinter) -> list[FrenchAuthority]:
             continue
         special = code in _SPECIAL_REGIONS or code in _OVERSEAS_COLLECTIVITIES
         kind = "statut-particulier" if special else "region"
-        out.append(FrenchAuthority(minter.region(code), kind, r["nom"], code, None, None, None))
+        territories = _SINGLE_COLLECTIVITIES.get(code, ())
+        out.append(
+            FrenchAuthority(
+                minter.region(code), kind, r["nom"], code, None, None, None,
+                territories=territories,
+            )
+        )
     for d in _rows("departements.csv"):
         if d["zone"] == "com":  # the overseas collectivities are already in, at région level
             continue
@@ -160,7 +180,8 @@ def _authorities(minter: UriMinter) -> list[FrenchAuthority]:
             population,
         )
     out.extend(communes.values())
-    for e in _rows("epci.csv"):
+    epci = [(e, "cog") for e in _rows("epci.csv")] + [(e, "ept") for e in _rows("ept.csv")]
+    for e, origin in epci:
         members = [communes[code] for code in e["membres"].split() if code in communes]
         # The COG gives no seat for an EPCI: its most populous member stands for it (that is the
         # seat for nearly all of them), which places it in a département and région.
@@ -178,6 +199,23 @@ def _authorities(minter: UriMinter) -> list[FrenchAuthority]:
                 _int(e["population"]),
                 e["type"],
                 tuple(m.uri for m in members),
+                origin,
+            )
+        )
+    for r in _rows("collectivites_hors_cog.csv"):
+        territories = tuple(r["departements"].split())
+        out.append(
+            FrenchAuthority(
+                minter.collectivite(r["siren"]),
+                "statut-particulier",
+                r["nom"],
+                None,
+                r["siren"],
+                r["region"],
+                None,
+                sum(a.population or 0 for a in communes.values() if a.departement in territories),
+                origin="loi",
+                territories=territories,
             )
         )
     return out

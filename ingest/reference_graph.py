@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from graph.namespaces import (
     CL,
+    DCTERMS,
     FOAF,
     ORG,
     OWL,
@@ -78,6 +79,7 @@ def _authority_quads(ref: ReferenceData, g: ox.NamedNode) -> Iterator[ox.Quad]:
     type_epci, territoire = _cl("typeEPCI"), _cl("territoire")
     in_region, in_departement = _cl("region"), _cl("departement")
     has_member, member_of = ox.NamedNode(ORG + "hasMember"), ox.NamedNode(ORG + "memberOf")
+    replaces = ox.NamedNode(DCTERMS + "replaces")
     # Région-level entities (régions and the collectivités holding a région code) and
     # départements, by INSEE code, so that cl:region / cl:departement point at emitted nodes.
     regions = {
@@ -117,6 +119,11 @@ def _authority_quads(ref: ReferenceData, g: ox.NamedNode) -> Iterator[ox.Quad]:
             m = nodes.setdefault(member, ox.NamedNode(member))
             yield ox.Quad(s, has_member, m, g)
             yield ox.Quad(m, member_of, s, g)
+        # The single collectivities took over their départements' councils (Corse 2018,
+        # Martinique and Guyane 2015, Mayotte 2011, CeA 2021): dcterms:replaces says so.
+        for code in a.territories:
+            if code in departements:
+                yield ox.Quad(s, replaces, departements[code], g)
 
 
 def _country_quads(ref: ReferenceData, minter: UriMinter, g: ox.NamedNode) -> Iterator[ox.Quad]:

@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from graph.namespaces import UriMinter, short_hash
+from ingest._french_authorities import FrenchAuthorities, Note
+from ingest.groupings import GROUPING_LABELS, DepartementFinder, grouping_type
 from ingest.normalise import collapse, name_key, split_values, unique
 from ingest.records import (
     ActorMention,
@@ -25,38 +27,6 @@ from ingest.records import (
 )
 from ingest.reference import FrenchAuthority, Institution, ReferenceData
 
-#: Leading words naming the kind of authority -> the type they imply (tried longest first).
-_DESIGNATORS = sorted(
-    [(w, "departement") for w in ("conseil departemental", "conseil general", "departement")]
-    + [(w, "region") for w in ("conseil regional", "region", "collectivite territoriale")]
-    + [(w, "commune") for w in ("la ville", "ville", "commune", "mairie", "municipalite")]
-    + [("cd", "departement"), ("cg", "departement"), ("cr", "region")],
-    key=lambda pair: -len(pair[0]),
-)
-#: Article after a designator -> the article the official name may start with.
-_ARTICLES = {"de la": "la", "de l": "l", "du": "le", "des": "les", "de": "", "d": ""}
-#: Spelled-out EPCI kinds -> the COG's abbreviations ("CA du Grand Angoulême").
-_EPCI_WORDS = {
-    "communaute d agglomeration": "ca", "communaute de communes": "cc",
-    "communaute urbaine": "cu", "agglomeration": "ca", "agglo": "ca",
-}  # fmt: skip
-#: Types a type hint accepts (the collectivités à statut particulier stand in for their level).
-_HINT_TYPES = {
-    "region": ("region", "statut-particulier"),
-    "departement": ("departement", "statut-particulier"),
-    "commune": ("commune",),
-    "intercommunalite": ("intercommunalite", "statut-particulier"),
-}
-#: Without a hint, a name shared by several kinds means the larger authority ("Bretagne" is the
-#: région, not the two small communes), except a département merged into another collectivité.
-_TYPE_RANK = {
-    "statut-particulier": 0,
-    "region": 1,
-    "departement": 2,
-    "commune": 3,
-    "intercommunalite": 4,
-}
-_MERGED_DEPARTEMENTS = frozenset({"75", "2A", "2B", "972", "973", "976"})
 _FOREIGN_DESIGNATORS = re.compile(
     r"^(?:commune (?:urbaine |rurale )?(?:de |d |du )|ville (?:de |d |du )|mairie (?:de |d |du )|"
     r"municipalite (?:de |d |du )|city of |town of |municipality of )"
@@ -71,7 +41,6 @@ _POST_CLASSES = {"ambassade": "Ambassade", "embassy": "Ambassade", "french": "Am
 _ARTICLE = re.compile(r"^(?:le|la|les|l) ")
 _PAREN = re.compile(r"^(.*?)\s*\(([^)]*)\)\s*$")
 _CODE = re.compile(r"\d{9}|\d{14}|\d{5}|2[AB]\d{3}|\d{2,3}|2[AB]", re.IGNORECASE)
-_TRAILING_CODE = re.compile(r"^(.*?) (\d[\dab]\d?|97\d)$")
 
 
 class Resolver:
@@ -80,29 +49,10 @@ class Resolver:
     def __init__(self, ref: ReferenceData, minter: UriMinter | None = None) -> None:
         self.ref = ref
         self.minter = minter or UriMinter(ref.base_uri)
-        self._siren: dict[str, FrenchAuthority] = {}
-        self._commune: dict[str, FrenchAuthority] = {}
-        self._departement: dict[str, FrenchAuthority] = {}
-        self._region: dict[str, FrenchAuthority] = {}
-        self._names: dict[str, list[FrenchAuthority]] = defaultdict(list)
-        for a in ref.authorities:
-            if a.siren:
-                self._siren[a.siren] = a
-            if a.type == "commune" and a.insee:
-                self._commune[a.insee] = a
-            elif a.type == "departement" and a.insee:
-                self._departement[a.insee] = a
-            elif a.insee:
-                self._region[a.insee] = a
-            for key in _authority_keys(a):
-                self._names[key].append(a)
-        by_uri = {a.uri: a for a in ref.authorities}
-        for alias, uri in ref.authority_aliases.items():
-            self._names[name_key(alias)] = [by_uri[uri]]
-        # Places used to disambiguate homonyms: « Saint-Denis (93) », « Saint-Denis (La Réunion) ».
-        self._places: dict[str, str] = {}
-        for a in [*self._departement.values(), *self._region.values()]:
-            self._places.setdefault(name_key(a.name), a.insee or "")
+        self._french = FrenchAuthorities(ref)
+        self._departements = DepartementFinder(
+            {name_key(a.name): code for code, a in self._french.departement.items()}
+        )
         self._countries: dict[str, str] = {}
         for c in ref.countries.values():  # display names first: they win any collision
             for text in (c.name_fr, c.name_en, c.iso2, c.iso3, *c.aliases):
@@ -124,7 +74,7 @@ class Resolver:
         for key, found in acronyms.items():
             if len(found) == 1:  # "SCAC" names 142 services: it needs the project's country
                 self._actors.setdefault(key, found[0])
-        self._cache: dict[tuple[str, str | None, str | None], tuple[ResolvedRef, str | None]] = {}
+        self._cache: dict[tuple[str, str | None, str | None], tuple[ResolvedRef, list[Note]]] = {}
         self._keys: dict[str, str] = {}
 
     def _key(self, text: str) -> str:
@@ -138,90 +88,44 @@ class Resolver:
 
     def authority(self, m: AuthorityMention) -> tuple[ResolvedRef, str | None]:
         """Resolve a French authority: by code first, then by name; the reason is a warning."""
+        ref, notes = self.authority_notes(m)
+        return ref, "; ".join(text for _, text in notes) or None
+
+    def authority_notes(self, m: AuthorityMention) -> tuple[ResolvedRef, list[Note]]:
+        """:meth:`authority` with each warning apart, as ``(kind, text)`` (see ISSUE_KINDS)."""
         cache_key = (m.name, m.type_hint, m.code)
         if cache_key not in self._cache:
             self._cache[cache_key] = self._authority(m)
         return self._cache[cache_key]
 
-    def _authority(self, m: AuthorityMention) -> tuple[ResolvedRef, str | None]:
-        name, code, note = collapse(m.name), m.code, None
+    def _authority(self, m: AuthorityMention) -> tuple[ResolvedRef, list[Note]]:
+        name, code, notes = collapse(m.name), m.code, list[Note]()
         if not code and _CODE.fullmatch(name.replace(" ", "")):  # a code typed as the name
             code = name
         if code:
-            found = self._by_code(code, m.type_hint)
+            found = self._french.by_code(code, m.type_hint)
             if found:
-                return _ref(found), None
-            note = f"code « {code} » inconnu du COG 2026"
-        chosen, reason = self._by_name(name, m.type_hint)
-        if chosen:
-            return _ref(chosen), "; ".join(r for r in (note, reason) if r) or None
+                chosen, more = self._french.successor(found)
+                return _ref(chosen), more
+            notes.append(("code-inconnu", f"code « {code} » inconnu du COG 2026"))
+        found, more = self._french.by_name(name, m.type_hint)
+        notes += more
+        if found:
+            chosen, more = self._french.successor(found)
+            return _ref(chosen), notes + more
         name = name or code or ""
+        kind = grouping_type(name, m.type_hint)
+        if kind:  # a syndicat, a SDIS, a CHU: real, typed, just not in the COG
+            where = self._departements.find(name)
+            uri = self.minter.groupement(name)
+            label = GROUPING_LABELS[kind] + (f", département {where}" if where else "")
+            grouping = ResolvedRef(uri, name, resolved=False, type=kind, departement=where)
+            return grouping, [*notes, ("groupement-hors-cog", f"groupement hors COG : « {name} » "
+                                       f"({label}), gardé et signalé non résolu")]  # fmt: skip
         uri = self.minter.unresolved_authority(name)
         unresolved = ResolvedRef(uri, name, resolved=False, type=m.type_hint or "autre")
         why = f"collectivité « {name} » introuvable dans le COG 2026"
-        return unresolved, f"{why} ({note})" if note else why
-
-    def _by_code(self, code: str, hint: str | None) -> FrenchAuthority | None:
-        code = re.sub(r"[\s.]", "", code).upper()
-        if re.fullmatch(r"\d{9}|\d{14}", code):  # SIREN, or a SIRET whose first 9 are one
-            return self._siren.get(code[:9])
-        if re.fullmatch(r"\d{5}|2[AB]\d{3}", code):
-            return self._commune.get(code)
-        if re.fullmatch(r"\d{2,3}|2[AB]", code):
-            if hint == "region":
-                return self._region.get(code) or self._departement.get(code)
-            return self._departement.get(code) or self._region.get(code)
-        return None
-
-    def _by_name(self, name: str, hint: str | None) -> tuple[FrenchAuthority | None, str | None]:
-        place = None
-        paren = _PAREN.match(name)
-        if paren:  # « Saint-Denis (93) », « Montreuil (Seine-Saint-Denis) », « Lyon (ville) »
-            name, inner = paren[1], self._key(paren[2])
-            inner_kind = _strip_designator(inner + " x")[1]  # is it a designator word alone?
-            if inner_kind:
-                hint = hint or inner_kind
-            else:
-                place = inner
-        key = self._key(name)
-        candidates = self._names.get(key, [])
-        if not candidates:
-            variants, designated = _strip_designator(key)
-            hint = hint or designated
-            candidates = list({a.uri: a for v in variants for a in self._names.get(v, [])}.values())
-        if not candidates and place is None:  # « Saint-Denis 93 »
-            trailing = _TRAILING_CODE.match(key)
-            if trailing:
-                return self._by_name(f"{trailing[1]} ({trailing[2]})", hint)
-        if not candidates:
-            return None, None
-        reasons = []
-        if hint in _HINT_TYPES:
-            typed = [a for a in candidates if a.type in _HINT_TYPES[hint]]
-            if typed:
-                candidates = typed
-            else:
-                reasons.append(f"aucune collectivité de type « {hint} » ne s'appelle « {name} »")
-        if place:
-            code = self._place_code(place)
-            here = [a for a in candidates if code in (a.departement, a.region, a.insee)]
-            candidates = here or candidates
-        best = min(_rank(a, hint) for a in candidates)
-        tied = [a for a in candidates if _rank(a, hint) == best]
-        chosen = max(tied, key=lambda a: a.population or 0)
-        if len(tied) > 1:
-            where = chosen.departement or chosen.region or ""
-            reasons.append(
-                f"« {name} » désigne {len(tied)} collectivités homonymes ; retenue : "
-                f"{chosen.name} ({where}), la plus peuplée"
-            )
-        return chosen, "; ".join(reasons) or None
-
-    def _place_code(self, place: str) -> str:
-        """INSEE code of a département or région given by code, name or postal code."""
-        if re.fullmatch(r"\d{5}", place):  # a postal code: its département
-            return place[:3] if place.startswith("97") else place[:2]
-        return self._places.get(place) or place.upper()
+        return unresolved, [*notes, ("collectivite-inconnue", why)]
 
     # Countries, themes, sectors ----------------------------------------------------------
 
@@ -261,11 +165,18 @@ class Resolver:
         """A foreign authority, placed in its country (the mention's, or the project's only one).
 
         Foreign authorities have no reference list: ``resolved`` says whether the country is known.
+        A parenthesis the reader set aside (``m.aside``) is dropped when it names a country and
+        kept in the name otherwise (issue 12: « (Sokodé) » is part of the partner's name).
         """
         iso = self.country(m.country) if m.country else None
+        name = collapse(m.name)
+        if m.aside:  # « Commune de Tchaoudjo 1 (Sokodé) »: a country in parentheses, or the name
+            named = self.country(m.aside)
+            if named is None:
+                name = f"{name} ({collapse(m.aside)})"
+            iso = iso or named  # the Pays column wins over the name
         if iso is None and len(countries) == 1:
             iso = countries[0]
-        name = collapse(m.name)
         core = _FOREIGN_DESIGNATORS.sub("", self._key(name)) or name
         uri = self.minter.foreign_authority(iso, core)
         return ResolvedRef(uri, name, iso is not None, "collectivite-etrangere", iso)
@@ -296,45 +207,47 @@ class Resolver:
         )
         project = Project(id=pid, raw=raw)
 
-        def warn(reason: str, column: str) -> None:
-            issue = Issue(file, reason, raw.line, raw.xpath, column, "warning", record=pid)
+        def warn(reason: str, column: str, kind: str) -> None:
+            issue = Issue(file, reason, raw.line, raw.xpath, column, "warning", pid, kind)
             project.issues.append(issue)
 
         for mention in raw.french_authorities:
-            resolved, reason = self.authority(mention)
-            if reason:
-                warn(reason[0].upper() + reason[1:], "Collectivité")
+            resolved, notes = self.authority_notes(mention)
+            for kind, reason in notes:
+                warn(reason[0].upper() + reason[1:], "Collectivité", kind)
             if resolved.uri not in {r.uri for r in project.french_authorities}:
                 project.french_authorities.append(resolved)
         for text in raw.countries:
             found = self._many(text, self.country)
             if found is None:
-                warn(f"Pays inconnu : « {text} »", "Pays")
+                warn(f"Pays inconnu : « {text} »", "Pays", "pays-inconnu")
             project.countries.extend(found or [])
         project.countries = unique(project.countries)
         for partner in raw.partners:
             resolved = self.partner(partner, project.countries)
             if resolved.country is None:
-                warn(f"Pays du partenaire « {resolved.name} » inconnu", "Partenaire")
+                warn(f"Pays du partenaire « {resolved.name} » inconnu", "Partenaire",
+                     "partenaire-sans-pays")
             project.partners.append(resolved)
         if not project.countries:
             project.countries = unique(p.country for p in project.partners if p.country)
         for text in raw.themes:
             slugs = self._many(text, self.theme)
             if slugs is None:
-                warn(f"Thématique inconnue : « {text} »", "Thématique")
+                warn(f"Thématique inconnue : « {text} »", "Thématique", "theme-inconnu")
             project.themes.extend(slugs or [])
         project.themes = unique(project.themes)
         for code in raw.sectors:
             if self.dac_sector(code) is None:
-                warn(f"Code secteur CAD inconnu : « {code} »", "Secteur CAD")
+                warn(f"Code secteur CAD inconnu : « {code} »", "Secteur CAD", "secteur-inconnu")
             else:
                 project.sectors.append(code.strip())
         project.sectors = unique(project.sectors)
         for actor in raw.actors:
             resolved = self.actor(actor, project.countries)
             if not resolved.resolved and _POSTS.match(self._key(actor.name)):
-                warn(f"Acteur « {resolved.name} » non rattaché à un poste connu", "Acteurs")
+                warn(f"Acteur « {resolved.name} » non rattaché à un poste connu", "Acteurs",
+                     "acteur-non-rattache")
             project.actors.append((resolved, actor.role))
         return project
 
@@ -351,49 +264,3 @@ class Resolver:
 
 def _ref(a: FrenchAuthority) -> ResolvedRef:
     return ResolvedRef(uri=a.uri, name=a.name, type=a.type)
-
-
-def _rank(a: FrenchAuthority, hint: str | None) -> int:
-    if a.type == "departement" and a.insee in _MERGED_DEPARTEMENTS:
-        return 9  # « Martinique », even as a département, is the collectivité unique
-    return -1 if a.type == hint else _TYPE_RANK[a.type]
-
-
-def _authority_keys(a: FrenchAuthority) -> set[str]:
-    key = name_key(a.name)
-    keys = {key}
-    if a.type in ("intercommunalite", "statut-particulier") and a.epci_type:
-        keys.add(_epci_canonical(key))
-    return keys
-
-
-def _epci_canonical(key: str) -> str:
-    """« ca du grand angouleme » and « ca grand angouleme » share a key (article dropped)."""
-    for words, abbreviation in _EPCI_WORDS.items():
-        if key.startswith(words + " "):
-            key = abbreviation + key[len(words) :]
-            break
-    head, _, rest = key.partition(" ")
-    if head in ("ca", "cc", "cu"):
-        rest = re.sub(r"^(?:de la|de l|du|des|de|d) ", "", rest)
-        return f"{head} {rest}"
-    return key
-
-
-def _strip_designator(key: str) -> tuple[list[str], str | None]:
-    """Name keys to try once « Ville de », « Conseil départemental du »… is removed.
-
-    « departement du nord » -> ["nord", "le nord"]; « ville du havre » -> ["havre", "le havre"];
-    the EPCI form of the key comes first (« communaute d agglomeration du x » -> « ca x »).
-    """
-    variants = [_epci_canonical(key)]
-    for words, kind in _DESIGNATORS:
-        if not key.startswith(words + " "):
-            continue
-        rest = key[len(words) + 1 :]
-        for article, official in _ARTICLES.items():
-            if rest.startswith(article + " "):
-                core = rest[len(article) + 1 :]
-                return [*variants, core, f"{official} {core}".strip()], kind
-        return [*variants, rest], kind
-    return variants, None

@@ -50,7 +50,8 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object
 
 
 def vendor_cog(src: Path) -> dict[str, int]:
-    """Régions, départements, communes (``commune-actuelle`` only) and EPCI."""
+    """Régions, départements, communes (``commune-actuelle`` only), EPCI and the EPT of the
+    Métropole du Grand Paris."""
     counts: dict[str, int] = {}
     regions = json.loads((src / "regions.json").read_text(encoding="utf-8"))
     counts["regions.csv"] = _write_csv(
@@ -96,6 +97,23 @@ def vendor_cog(src: Path) -> dict[str, int]:
                 " ".join(m["code"] for m in e["membres"]),
             ]
             for e in epci
+        ),
+    )
+    # The 11 établissements publics territoriaux of the Grand Paris (no own taxation, so not in
+    # epci.json): same columns, their members are communes of the petite couronne and Paris.
+    ept = json.loads((src / "ept.json").read_text(encoding="utf-8"))
+    counts["ept.csv"] = _write_csv(
+        OUT / "ept.csv",
+        ["siren", "nom", "type", "population", "membres"],
+        (
+            [
+                e["code"],
+                e["nom"],
+                e["type"],
+                e.get("populationMunicipale"),
+                " ".join(m["code"] for m in e["membres"]),
+            ]
+            for e in ept
         ),
     )
     return counts

@@ -53,8 +53,9 @@ def test_communes_and_epci_counts(ref: ReferenceData) -> None:
     counts = ref.authority_counts()
     # 34,969 communes actuelles minus the 6 districts of TAAF and Clipperton (no local authority).
     assert counts["commune"] == 34_963
-    # 1,255 EPCI, of which the Métropole de Lyon is a collectivité à statut particulier.
-    assert counts["intercommunalite"] == 1_254
+    # 1,255 EPCI, of which the Métropole de Lyon is a collectivité à statut particulier, and the
+    # 11 établissements publics territoriaux of the Grand Paris.
+    assert counts["intercommunalite"] == 1_254 + 11
     lyon = next(a for a in ref.authorities if a.siren == "200046977")
     assert (lyon.type, lyon.epci_type) == ("statut-particulier", "MET69")
     assert len(lyon.members) == 58  # COG 2026
@@ -160,15 +161,24 @@ def test_reference_graph_content(ref: ReferenceData, store: ox.Store) -> None:
     label = ox.Literal("Sénégal", language="fr")
     senegal = ox.NamedNode(minter.country("SN"))
     assert ox.Quad(senegal, ox.NamedNode(RDFS + "label"), label, GRAPH) in store
-    water = _values(store, f"""SELECT ?label WHERE {{ GRAPH ?g {{
+    water = _values(
+        store,
+        f"""SELECT ?label WHERE {{ GRAPH ?g {{
         <{DAC}14030> <{SKOS}broader> <{DAC}140> ; <{SKOS}prefLabel> ?label .
-        FILTER(lang(?label) = "fr") }} }}""")
+        FILTER(lang(?label) = "fr") }} }}""",
+    )
     assert water[0].startswith("Approvisionnement en eau potable")
-    themes = _values(store, f"""SELECT ?t WHERE {{ GRAPH ?g {{
-        ?t <{SKOS}inScheme> <{THEME.rstrip("/")}> ; <{SKOS}closeMatch> ?dac }} }}""")
+    themes = _values(
+        store,
+        f"""SELECT ?t WHERE {{ GRAPH ?g {{
+        ?t <{SKOS}inScheme> <{THEME.rstrip("/")}> ; <{SKOS}closeMatch> ?dac }} }}""",
+    )
     assert len(set(themes)) == 18  # all but francophonie have a DAC match
-    members = _values(store, """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g {
-        ?c <http://www.w3.org/ns/org#memberOf> ?e } }""")
+    members = _values(
+        store,
+        """SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g {
+        ?c <http://www.w3.org/ns/org#memberOf> ?e } }""",
+    )
     assert int(members[0]) > 30_000
 
 
@@ -192,3 +202,46 @@ def test_vendored_files_are_small_and_licensed() -> None:
     assert {"LICENCE-etalab-2.0.txt", "LICENCE-CC-BY-4.0.txt", "LICENCE-MIT-fr-crs-iati.txt"} <= {
         p.name for p in REFERENCE_DIR.iterdir()
     }
+
+
+def test_the_eleven_ept_are_typed_with_siren_and_members(
+    ref: ReferenceData, store: ox.Store
+) -> None:
+    ept = {a.siren: a for a in ref.authorities if a.epci_type == "EPT"}
+    assert len(ept) == 11
+    plaine = ept["200057867"]
+    assert (plaine.name, plaine.type, plaine.departement) == ("Plaine Commune", "intercommunalite",
+                                                              "93")  # fmt: skip
+    minter = UriMinter(ref.base_uri)
+    assert minter.commune("93066") in plaine.members  # Saint-Denis
+    uri = minter.epci("200057867")
+    assert _values(
+        store,
+        f"SELECT ?t WHERE {{ GRAPH ?g {{ <{uri}> a <{CL}Intercommunalite> ; "
+        f'<{CL}typeEPCI> ?t ; <{CL}siren> "200057867" }} }}',
+    ) == ["EPT"]
+    members = _values(
+        store,
+        f"SELECT ?m WHERE {{ GRAPH ?g {{ <{uri}> <http://www.w3.org/ns/org#hasMember> ?m }} }}",
+    )
+    assert len(members) == 8
+
+
+def test_single_collectivities_replace_their_departements(
+    ref: ReferenceData, store: ox.Store
+) -> None:
+    minter = UriMinter(ref.base_uri)
+    replaces = "http://purl.org/dc/terms/replaces"
+    corse = _values(
+        store, f"SELECT ?d WHERE {{ GRAPH ?g {{ <{minter.region('94')}> <{replaces}> ?d }} }}"
+    )
+    assert sorted(corse) == [minter.departement("2A"), minter.departement("2B")]
+    cea = next(a for a in ref.authorities if a.siren == "200094332")
+    assert (cea.name, cea.type, cea.region) == ("Collectivité européenne d'Alsace",
+                                                "statut-particulier", "44")  # fmt: skip
+    assert cea.uri == minter.collectivite("200094332")
+    alsace = _values(store, f"SELECT ?d WHERE {{ GRAPH ?g {{ <{cea.uri}> <{replaces}> ?d }} }}")
+    assert sorted(alsace) == [minter.departement("67"), minter.departement("68")]
+    assert _values(store, f"SELECT ?c WHERE {{ GRAPH ?g {{ <{cea.uri}> a ?c }} }}") == [
+        f"{CL}CollectiviteStatutParticulier"
+    ]
