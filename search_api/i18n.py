@@ -41,6 +41,12 @@ STRINGS: Mapping[str, tuple[str, str]] = MappingProxyType({
         "Demonstration corpus: {synthetic} of {projects} projects are synthetic, generated from "
         "the real reference data; they do not describe real cooperations.",
     ),
+    "tier.notice": (
+        "Index de recherche provisoire ({model}) : la recherche par le sens se calcule en "
+        "arrière-plan et remplacera celui-ci d'elle-même dans quelques minutes.",
+        "Provisional search index ({model}): search by meaning is being computed in the "
+        "background and will replace it by itself within minutes.",
+    ),
     "empty.store": (
         "Aucun graphe n'est encore construit : lancez « cooplink build ».",
         "No graph has been built yet: run “cooplink build”.",

@@ -279,6 +279,8 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         response = templates.TemplateResponse(ctx.request, template, {
             "lang": ctx.lang, "toggle": ctx.toggle(), "health": ctx.health,
             "synthetic": ctx.health.get("synthetic_projects", 0),
+            # a quick tier is served while the full index is computed (docs/search.md)
+            "tier": ctx.kb.search_tier(),
             "number": ctx.t.number, **context,
         })
         if ctx.asked in i18n.LANGUAGES:  # remember an explicit choice

@@ -35,6 +35,14 @@ def test_a_quick_build_serves_the_fast_tier(quick_kb: KnowledgeBase) -> None:
     assert body["total"] == 80 and len(body["results"]) == 5
 
 
+def test_the_page_says_while_a_provisional_index_is_served(quick_kb: KnowledgeBase) -> None:
+    with TestClient(create_app(KnowledgeBase(quick_kb.settings))) as client:
+        page = client.get("/", params={"q": "eau potable"}).text
+        assert "Index de recherche provisoire (hashing)" in page
+        english = client.get("/", params={"q": "eau potable", "lang": "en"}).text
+        assert "Provisional search index (hashing)" in english
+
+
 def test_upgrade_publishes_the_full_tier_and_the_server_swaps_it_in(
         quick_kb: KnowledgeBase) -> None:
     before = quick_kb.search_service()
@@ -73,3 +81,5 @@ def test_healthz_says_starting_until_warm(tmp_path: Path, quick_kb: KnowledgeBas
         body = client.get("/healthz").json()
         assert body["status"] == "ok" and kb.ready
         assert body["search"] == quick_kb.search_tier()
+        # full tier served (the upgrade test ran): no provisional notice any more
+        assert "Index de recherche provisoire" not in client.get("/", params={"q": "eau"}).text
