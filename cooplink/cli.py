@@ -88,9 +88,10 @@ def build(
 def _print_outcome(outcome: IngestOutcome) -> None:
     for file, reason in outcome.unreadable:
         err.print(f"[red]Fichier refusé[/red] {file} : {reason}", highlight=False)
+    kept = "valide(s) mais non écrit(s)" if outcome.write_error else "retenu(s)"
     for report in outcome.reports:
         err.print(
-            f"[bold]{report.file}[/bold] : {report.records_landed} enregistrement(s) retenu(s), "
+            f"[bold]{report.file}[/bold] : {report.records_landed} enregistrement(s) {kept}, "
             f"{report.rejected_records} rejeté(s), {len(report.warnings)} avertissement(s)",
             highlight=False,
         )

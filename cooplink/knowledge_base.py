@@ -61,6 +61,9 @@ class IngestOutcome:
 
     @property
     def landed(self) -> int:
+        """Records written to the served graph (none when writing failed)."""
+        if self.write_error:
+            return 0
         return sum(r.records_landed for r in self.reports)
 
     @property

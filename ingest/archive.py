@@ -45,6 +45,9 @@ class ZipLimits:
 
 
 def mebibytes(size: int) -> str:
+    """``1 024 Mo`` (or ``12 Ko`` under a mebibyte), French digit grouping."""
+    if size < _MIB:
+        return f"{max(size // 1024, 1)} Ko"
     return f"{size / _MIB:,.0f} Mo".replace(",", " ")
 
 
@@ -108,10 +111,20 @@ def damaged(file: str, member: str | None, exc: BaseException) -> UnreadableInpu
     """The French reason for an archive whose data cannot be decompressed."""
     where = f" dans « {member} »" if member else ""
     return UnreadableInput(
-        file,
-        f"classeur XLSX endommagé : données compressées illisibles{where} "
-        f"({type(exc).__name__} : {exc}) ; {_RESAVE}",
+        file, f"classeur XLSX endommagé : {_damage(exc)}{where} ({exc}) ; {_RESAVE}"
     )
+
+
+def _damage(exc: BaseException) -> str:
+    if isinstance(exc, zlib.error):
+        return "données compressées illisibles"
+    if isinstance(exc, EOFError):
+        return "données compressées tronquées"
+    if isinstance(exc, zipfile.BadZipFile) and "CRC" in str(exc):
+        return "somme de contrôle fausse"
+    if isinstance(exc, zipfile.BadZipFile | NotImplementedError | zipfile.LargeZipFile):
+        return "archive ZIP abîmée ou d'un type non pris en charge"
+    return f"contenu illisible ({type(exc).__name__})"
 
 
 class GuardedZipFile(zipfile.ZipFile):

@@ -25,7 +25,7 @@ from ingest.errors import UnreadableInput
 Encoding = Literal["utf-16", "utf-8", "cp1252"]
 
 #: Size of the pieces a file is scanned in.
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 18
 #: Bytes looked at to tell the format (ZIP, OLE2, XML, text).
 HEAD_BYTES = 4096
 #: Characters of decoded text looked at to tell text from binary.

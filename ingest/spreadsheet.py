@@ -38,7 +38,7 @@ MAX_DESCRIPTION_CHARS = 20_000
 #: How many rows from the top may come before the header row.
 HEADER_SCAN_ROWS = 10
 #: Characters at the start of a CSV file in which the delimiter is chosen.
-DELIMITER_SCAN_CHARS = 1 << 20
+DELIMITER_SCAN_CHARS = 1 << 18
 #: Default limits of a workbook's ZIP archive (settings pass their own).
 ZIP_LIMITS = ZipLimits()
 
