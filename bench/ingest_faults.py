@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -68,9 +69,24 @@ def _env(tree: Path) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(tree), COOPLINK_SEARCH_ENCODER="hashing")
 
 
-def _run(tree: Path, *args: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], env=_env(tree), capture_output=True,
-                          text=True, timeout=timeout, cwd=tree)
+#: Address-space cap of a measured child (``--max-memory-gb``): the old reader took more than
+#: 16 GB on a 1 GB zip bomb before it was stopped; a MemoryError is a result, a swapping machine
+#: is not.
+MAX_MEMORY = [6 << 30]
+
+
+def _cap_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MAX_MEMORY[0], MAX_MEMORY[0]))
+
+
+def _run(tree: Path, *args: str, timeout: float = 1800,
+         capped: bool = False) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run([sys.executable, *args], env=_env(tree), capture_output=True,
+                              text=True, timeout=timeout, cwd=tree,
+                              preexec_fn=_cap_memory if capped else None)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(args, -1, "", f"timeout after {timeout} s")
 
 
 def _sample_rows() -> tuple[list[str], list[list[str]]]:
@@ -139,7 +155,8 @@ def case_corrupt(tree: Path, work: Path) -> dict[str, Any]:
 
 
 def _measure(tree: Path, work: Path, target: Path) -> dict[str, Any]:
-    proc = _run(tree, "-c", _MEASURE, str(work / "var-measure"), str(SAMPLE), str(target))
+    proc = _run(tree, "-c", _MEASURE, str(work / "var-measure"), str(SAMPLE), str(target),
+                capped=True)
     if proc.returncode != 0:
         return {"exit_code": proc.returncode, "stderr": proc.stderr[-400:]}
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -186,7 +203,9 @@ def main() -> None:
     parser.add_argument("--description-chars", type=int, default=19_000)
     parser.add_argument("--bomb-mb", type=int, default=1024)
     parser.add_argument("--only", nargs="*", default=["corrupt", "bomb", "csv", "disk"])
+    parser.add_argument("--max-memory-gb", type=float, default=6.0)
     args = parser.parse_args()
+    MAX_MEMORY[0] = int(args.max_memory_gb * (1 << 30))
     tree = args.tree.resolve()
     out: dict[str, Any] = {"tree": str(tree)}
     with tempfile.TemporaryDirectory(prefix="cooplink-faults-") as tmp:

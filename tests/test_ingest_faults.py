@@ -198,11 +198,11 @@ def test_zip_bomb_is_refused_from_its_directory_without_expanding(tmp_path: Path
 
 def test_ratio_and_member_count_limits(tmp_path: Path) -> None:
     bomb = zip_bomb(tmp_path / "bombe.xlsx", 8 * MIB)
-    with pytest.raises(UnreadableInput, match="compressé .* fois .* ingest_max_ratio"):
+    with pytest.raises(UnreadableInput, match=r"compressé .* fois .* ingest_max_ratio"):
         read_any(bomb)  # 8 MiB is under the size limit, but « A »×8 Mi compresses ≈ 1 000:1
     many = tmp_path / "nombreux.xlsx"
     _write_zip(many, {f"xl/media/image{i}.png": b"" for i in range(30)}, source=SAMPLE_XLSX)
-    with pytest.raises(UnreadableInput, match="fichiers à l'intérieur.*ingest_max_zip_members"):
+    with pytest.raises(UnreadableInput, match=r"fichiers à l'intérieur.*ingest_max_zip_members"):
         read_any(many, zip_limits=ZipLimits(max_members=20))
     assert len(read_any(many).records) == 10  # the default allows them
 
@@ -211,10 +211,14 @@ def test_decompressed_bytes_are_bounded_even_if_the_directory_lies(tmp_path: Pat
     path = tmp_path / "menteur.xlsx"
     _write_zip(path, {SHEET: b"<x>" + b"A" * (4 * MIB) + b"</x>"}, source=SAMPLE_XLSX)
     # The guard while reading: counted on the bytes the member streams really yield.
-    with path.open("rb") as fh, GuardedZipFile(fh, path.name, ZipLimits(MIB)) as archive:
-        with archive.open(SHEET) as stream, pytest.raises(UnreadableInput, match="refusée"):
-            while stream.read(64 * 1024):
-                pass
+    with (
+        path.open("rb") as fh,
+        GuardedZipFile(fh, path.name, ZipLimits(MIB)) as archive,
+        archive.open(SHEET) as stream,
+        pytest.raises(UnreadableInput, match="refusée"),
+    ):
+        while stream.read(64 * 1024):
+            pass
     # A directory that understates a member's size: zipfile stops at the declared size and
     # the checksum then fails, so the reader never holds more than the directory announced.
     _shrink_declared_size(path, SHEET, 1000)
