@@ -132,6 +132,14 @@ def index_lookup(index: dict[str, list[tuple[str, str]]]) -> ContextLookup:
     return lookup
 
 
+def _both(first: ContextLookup, second: ContextLookup) -> ContextLookup:
+    def lookup(uris: set[str]) -> Iterator[tuple[str, str, str]]:
+        yield from first(uris)
+        yield from second(uris)
+
+    return lookup
+
+
 def _to_rdflib(quads: list[ox.Quad], context: ContextLookup) -> rdflib.Graph:
     data = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
     graph = rdflib.Graph()
@@ -192,11 +200,15 @@ class Pipeline:
         quads: list[ox.Quad] = []
         unresolved = _Unresolved()
         seen_ids: set[str] = set()
+        # The mapper describes an entity (partner, actor) once per file, with the first record
+        # naming it: later chunks need its type for sh:class, as the reference's are looked up.
+        described: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        context = _both(self.context, index_lookup(described))
         read = 0
         for chunk in batched(progress.track(records, f"Lecture et résolution de {name}"),
                              CHUNK_RECORDS):
             read += len(chunk)
-            checked = self._check_chunk(chunk, mapper, seen_ids, report, name)
+            checked = self._check_chunk(chunk, mapper, seen_ids, report, name, context, described)
             for project, project_quads in checked:
                 report.project_ids.append(project.id)
                 unresolved.add(project)
@@ -220,8 +232,11 @@ class Pipeline:
         seen_ids: set[str],
         report: IngestReport,
         name: str,
+        context: ContextLookup,
+        described: dict[str, list[tuple[str, str]]],
     ) -> list[tuple[Project, list[ox.Quad]]]:
-        """Resolve, map and SHACL-check some records; the ones that pass, with their quads."""
+        """Resolve, map and SHACL-check some records; the ones that pass, with their quads.
+        The type facts of what the chunk describes are added to ``described``."""
         projects: list[Project] = []
         per_project: dict[str, list[ox.Quad]] = {}
         for raw in raws:
@@ -243,7 +258,10 @@ class Pipeline:
             projects.append(project)
             per_project[project.id] = mapper.project(project)
         if self.check_shapes and per_project:
-            self._reject_nonconforming(per_project, projects, report, name)
+            chunk_quads = [q for quads in per_project.values() for q in quads]
+            self._reject_nonconforming(per_project, projects, report, name, context)
+            for subject, facts in context_index(chunk_quads).items():
+                described[subject].extend(facts)
         return [(p, per_project[p.id]) for p in projects if p.id in per_project]
 
     def _reject_nonconforming(
@@ -252,8 +270,9 @@ class Pipeline:
         projects: list[Project],
         report: IngestReport,
         name: str,
+        context: ContextLookup,
     ) -> None:
-        """Validate all records at once; drop every record a violation points into."""
+        """Validate the records together; drop every record a violation points into."""
         owner: dict[str, str] = {}
         for pid, quads in per_project.items():
             for quad in quads:
@@ -261,7 +280,7 @@ class Pipeline:
         everything = [q for quads in per_project.values() for q in quads]
         if self.shapes is None:
             self.shapes = Shapes.load()
-        violations = self.shapes.validate(_to_rdflib(everything, self.context))
+        violations = self.shapes.validate(_to_rdflib(everything, context))
         by_id = {p.id: p for p in projects}
         for violation in violations:
             if violation.severity != "Violation":

@@ -325,6 +325,27 @@ def test_validate_keeps_no_quads_but_reports_every_record(tmp_path: Path) -> Non
     assert dropped.report.project_ids == kept.report.project_ids
 
 
+def test_chunks_check_records_like_one_batch(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are SHACL-checked a chunk at a time; a partner described by a record of an
+    earlier chunk still satisfies the shapes of the later ones."""
+    from cooplink.knowledge_base import KnowledgeBase
+    from cooplink.settings import Settings
+
+    rows = list(csv.reader(io.StringIO(SAMPLE.read_text("utf-8")), delimiter=";"))
+    path = tmp_path / "trente.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, delimiter=";")
+        writer.writerow(rows[0])
+        writer.writerows([f"R-{i}", *rows[1 + i % 10][1:]] for i in range(30))
+    pipeline = KnowledgeBase(Settings(data_dir=tmp_path / "v")).pipeline()
+    whole = pipeline.prepare(path, keep_quads=False).report
+    monkeypatch.setattr("ingest.pipeline.CHUNK_RECORDS", 7)
+    chunked = pipeline.prepare(path, keep_quads=False).report
+    assert whole.records_landed == 30
+    assert chunked.as_dict() == whole.as_dict()
+
+
 # --- a data dir that cannot be written ----------------------------------------------------
 
 
