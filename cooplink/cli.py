@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cooplink.errors import CooplinkError
+from cooplink.errors import CooplinkError, storage_error
 from cooplink.knowledge_base import IngestOutcome, KnowledgeBase
 from cooplink.progress import RichProgress
 from cooplink.settings import Settings, settings_markdown
@@ -77,6 +77,8 @@ def build(
             manifest = kb.build(projects=projects, seed=seed, progress=progress, quick=quick)
     except CooplinkError as exc:
         raise _fail(exc) from None
+    except OSError as exc:
+        raise _fail(storage_error(exc, kb.datadir.root, "construction")) from None
     err.print(
         f"[green]Graphe construit[/green] : {manifest['projects']} projets "
         f"({manifest['synthetic_projects']} synthétiques), {manifest['triples']} triplets, "
@@ -86,10 +88,11 @@ def build(
 
 def _print_outcome(outcome: IngestOutcome) -> None:
     for file, reason in outcome.unreadable:
-        err.print(f"[red]Illisible[/red] {file} : {reason}", highlight=False)
+        err.print(f"[red]Fichier refusé[/red] {file} : {reason}", highlight=False)
+    kept = "valide(s) mais non écrit(s)" if outcome.write_error else "retenu(s)"
     for report in outcome.reports:
         err.print(
-            f"[bold]{report.file}[/bold] : {report.records_landed} enregistrement(s) retenu(s), "
+            f"[bold]{report.file}[/bold] : {report.records_landed} enregistrement(s) {kept}, "
             f"{report.rejected_records} rejeté(s), {len(report.warnings)} avertissement(s)",
             highlight=False,
         )
@@ -108,8 +111,12 @@ def _print_outcome(outcome: IngestOutcome) -> None:
             if len(report.warnings) > 50:
                 table.add_row("…", f"{len(report.warnings) - 50} de plus dans le rapport JSON")
             err.print(table)
+    if outcome.write_error:
+        err.print(f"[red]Erreur :[/red] {outcome.write_error}", highlight=False)
+    if outcome.report_note:
+        err.print(f"[yellow]Attention :[/yellow] {outcome.report_note}", highlight=False)
     if outcome.report_path:
-        err.print(f"Rapport JSON : {outcome.report_path}")
+        err.print(f"Rapport JSON : {outcome.report_path}", highlight=False)
 
 
 @app.command()
@@ -127,6 +134,8 @@ def ingest(
             outcome = kb.ingest(files, replace=replace, progress=progress)
     except CooplinkError as exc:
         raise _fail(exc) from None
+    except OSError as exc:
+        raise _fail(storage_error(exc, kb.datadir.root, "import")) from None
     _print_outcome(outcome)
     raise typer.Exit(outcome.exit_code)
 

@@ -3,6 +3,9 @@ one translation (one error shape: ``{"ok": false, "error": "...", "status": 400}
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 
 class CooplinkError(Exception):
     """Base of every error a user can cause; the message is one French sentence."""
@@ -46,3 +49,43 @@ class NoStore(CooplinkError):
 
     status = 503
     exit_code = 1
+
+
+class StorageError(CooplinkError):
+    """The data directory cannot be written (read-only, no permission, disk full): exit code 3.
+    Nothing was published, so the previous generation is still the one served."""
+
+    status = 507
+    exit_code = 3
+
+
+#: errno values (and the texts RocksDB puts in pyoxigraph's errno-less OSError) → French cause.
+_CAUSES: tuple[tuple[int, str, str], ...] = (
+    (errno.ENOSPC, "No space left", "disque plein"),
+    (errno.EDQUOT, "Disk quota exceeded", "quota disque dépassé"),
+    (errno.EFBIG, "File too large", "taille de fichier maximale atteinte (ulimit -f ?)"),
+    (errno.EROFS, "Read-only file system", "système de fichiers en lecture seule"),
+    (errno.EACCES, "Permission denied", "permission refusée"),
+    (errno.EPERM, "Operation not permitted", "opération non permise"),
+)
+
+
+def os_cause(exc: OSError) -> str:
+    """Why a write failed, in French (« disque plein »…), else the system's own words."""
+    text = str(exc)
+    return next(
+        (french for code, english, french in _CAUSES if exc.errno == code or english in text),
+        exc.strerror or text,
+    )
+
+
+def storage_error(exc: OSError, root: Path, doing: str) -> StorageError:
+    """The French message for an OSError met while writing under the data dir ``root``."""
+    cause = os_cause(exc)
+    path = exc.filename or root
+    return StorageError(
+        f"{doing} impossible : {cause} ({path}). Libérez de la place ou rendez le dossier "
+        f"{root} inscriptible (ou choisissez-en un autre avec --data-dir ou COOPLINK_DATA_DIR), "
+        "puis relancez la commande. Rien n'a été publié : le graphe précédent reste servi, "
+        "inchangé."
+    )

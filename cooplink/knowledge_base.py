@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from cooplink.errors import CooplinkError, NoStore
+from cooplink.errors import CooplinkError, NoStore, StorageError, os_cause, storage_error
 from cooplink.progress import NullProgress, Progress
 from cooplink.settings import Settings
 from graph.datadir import DataDir, Generation
@@ -53,15 +54,25 @@ class IngestOutcome:
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     report_path: Path | None = None
     generation: str | None = None
+    #: Why the good records could not be written (data dir read-only, disk full): exit 3.
+    write_error: str | None = None
+    #: Set when the report could not go to the data dir and went elsewhere (or nowhere).
+    report_note: str | None = None
 
     @property
     def landed(self) -> int:
+        """Records written to the served graph (none when writing failed)."""
+        if self.write_error:
+            return 0
         return sum(r.records_landed for r in self.reports)
 
     @property
     def exit_code(self) -> int:
-        """2 when an input could not be read at all (scripts must notice, even if other files
-        landed), else 0 when at least one record landed and 1 when none did."""
+        """3 when the data dir could not be written (nothing was published), else 2 when an
+        input could not be read at all (scripts must notice, even if the other files landed),
+        else 0 when at least one record landed and 1 when none did."""
+        if self.write_error:
+            return 3
         if self.unreadable:
             return 2
         return 0 if self.landed > 0 else 1
@@ -72,6 +83,7 @@ class IngestOutcome:
             "generation": self.generation,
             "files": [r.as_dict() for r in self.reports],
             "unreadable": [{"file": f, "reason": r} for f, r in self.unreadable],
+            "write_error": self.write_error,
         }
 
 
@@ -156,6 +168,7 @@ class KnowledgeBase:
             check_shapes=self.settings.validate_shapes,
             max_description_chars=self.settings.max_description_chars,
             shapes=self._shapes(),
+            zip_limits=self.settings.zip_limits(),
         )
 
     def _shapes(self) -> Shapes:
@@ -224,7 +237,22 @@ class KnowledgeBase:
         search_spec: str | None = None,
     ) -> Iterator[tuple[Generation, OxigraphStore]]:
         """A new generation, seeded from the current one if asked; published on success,
-        deleted on failure.  A kill -9 leaves at worst an unreferenced folder (pruned later)."""
+        deleted on failure.  A kill -9 leaves at worst an unreferenced folder (pruned later).
+
+        An OSError (read-only data dir, no permission, disk full) becomes a
+        :class:`StorageError` with a French message: ``CURRENT`` was not replaced, so the
+        previous generation is still the one served."""
+        try:
+            with self._generation(copy_current, progress, search_spec) as made:
+                yield made
+        except OSError as exc:
+            raise storage_error(exc, self.datadir.root, "écriture dans le dossier des données") \
+                from exc
+
+    @contextmanager
+    def _generation(
+        self, copy_current: bool, progress: Progress | None, search_spec: str | None
+    ) -> Iterator[tuple[Generation, OxigraphStore]]:
         with self.datadir.build_lock():
             current = self.datadir.current()
             gen = self.datadir.new_generation()
@@ -327,49 +355,88 @@ class KnowledgeBase:
         store.add_quads(batch.provenance)
 
     def _read_all(
-        self, files: list[Path], progress: Progress | None
+        self, files: list[Path], progress: Progress | None, *, keep_quads: bool = True
     ) -> tuple[IngestOutcome, list[SourceBatch]]:
-        """Read, resolve and check every file; an unreadable file is recorded, not raised, so
-        the other files still go through."""
+        """Read, resolve and check every file; a file that cannot be read is recorded with its
+        French reason, not raised, so the other files of the command still go through."""
         outcome = IngestOutcome()
         batches: list[SourceBatch] = []
         pipeline = self.pipeline()
         for path in files:
             try:
-                batch = pipeline.prepare(path, progress)
+                batch = pipeline.prepare(path, progress, keep_quads=keep_quads)
             except UnreadableInput as exc:
                 outcome.unreadable.append((path.name, exc.reason))
+                continue
+            except OSError as exc:  # the input vanished or is unreadable half-way
+                outcome.unreadable.append((path.name, f"lecture impossible : {exc}"))
+                continue
+            except (CooplinkError, MemoryError):
+                raise
+            except Exception as exc:  # one odd file must not cost the others (issue 8)
+                outcome.unreadable.append(
+                    (path.name, f"fichier illisible, erreur inattendue ({type(exc).__name__} : "
+                                f"{exc}) ; signalez-la avec le fichier si possible")
+                )
                 continue
             outcome.reports.append(batch.report)
             batches.append(batch)
         return outcome, batches
 
     def prepare(self, files: list[Path], progress: Progress | None = None) -> IngestOutcome:
-        """Read, resolve and check files without writing anything (``cooplink validate``)."""
-        return self._read_all(files, progress)[0]
+        """Read, resolve and check files without writing anything (``cooplink validate``);
+        records are checked a chunk at a time and dropped, so memory stays flat."""
+        return self._read_all(files, progress, keep_quads=False)[0]
 
     def ingest(
         self, files: list[Path], *, replace: bool = False, progress: Progress | None = None
     ) -> IngestOutcome:
-        """Add (or with ``replace`` swap) each file's named graph; write a JSON report."""
+        """Add (or with ``replace`` swap) each file's named graph; write a JSON report.
+
+        Unreadable files are listed in the outcome and the others still land.  When the data
+        dir cannot be written (read-only, full), ``write_error`` says so in French, nothing is
+        published (the previous generation stays served) and the report is still written —
+        under the system's temporary folder if the data dir refuses it."""
         progress = progress or NullProgress()
         outcome, read = self._read_all(files, progress)
         batches = [b for b in read if b.report.records_landed]
         if batches:
-            self.ensure_base(progress)
-            with self._new_generation(copy_current=True, progress=progress) as (gen, store):
-                for batch in progress.track(batches, "Écriture des graphes nommés"):
-                    self._write_batch(store, batch, replace=replace)
-                outcome.generation = gen.id
+            try:
+                self.ensure_base(progress)
+                with self._new_generation(copy_current=True, progress=progress) as (gen, store):
+                    for batch in progress.track(batches, "Écriture des graphes nommés"):
+                        self._write_batch(store, batch, replace=replace)
+                    outcome.generation = gen.id
+            except StorageError as exc:
+                outcome.generation = None
+                outcome.write_error = exc.message
         outcome.report_path = self._write_report(outcome)
         return outcome
 
-    def _write_report(self, outcome: IngestOutcome) -> Path:
-        self.datadir.reports_dir.mkdir(parents=True, exist_ok=True)
+    def _write_report(self, outcome: IngestOutcome) -> Path | None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        path = self.datadir.reports_dir / f"ingest-{stamp}.json"
-        path.write_text(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2), "utf-8")
-        return path
+        text = json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2)
+        try:
+            self.datadir.reports_dir.mkdir(parents=True, exist_ok=True)
+            path = self.datadir.reports_dir / f"ingest-{stamp}.json"
+            path.write_text(text, "utf-8")
+            return path
+        except OSError as exc:
+            cause = os_cause(exc)
+        fallback = Path(tempfile.gettempdir()) / f"cooplink-ingest-{stamp}.json"
+        try:
+            fallback.write_text(text, "utf-8")
+        except OSError:
+            outcome.report_note = (
+                f"rapport JSON non écrit dans {self.datadir.reports_dir} ({cause}) ni ailleurs : "
+                "« cooplink validate --json » le donne sur la sortie standard"
+            )
+            return None
+        outcome.report_note = (
+            f"rapport JSON non écrit dans {self.datadir.reports_dir} ({cause}) : écrit à la "
+            "place dans le dossier temporaire du système"
+        )
+        return fallback
 
     # ---------------------------------------------------------------- search (issues 4, 9)
     # Search artefacts live in each generation's ``search/`` folder, built just before the

@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.namespaces import DEFAULT_BASE_URI
+from ingest.archive import ZipLimits
 
 
 class Settings(BaseSettings):
@@ -58,6 +59,28 @@ class Settings(BaseSettings):
         20_000,
         description="Longueur maximale d'une description ingérée (au-delà : tronquée, avec "
         "avertissement). Longest description kept at ingest (longer ones are truncated).",
+    )
+    # ---- limits of ingested files (issue 8, point 6; docs/security.md, docs/ingest.md) ----
+    ingest_max_unpacked_bytes: int = Field(
+        256 * 1024 * 1024,
+        description="Taille décompressée maximale d'un classeur XLSX (archive ZIP) en octets, "
+        "pour l'ensemble de ses fichiers internes comme pour chacun : vérifiée sur le répertoire "
+        "de l'archive avant toute décompression, puis sur les octets réellement décompressés ; "
+        "au-delà, le fichier est refusé (bombe de décompression). Largest unpacked size of an "
+        "XLSX (ZIP) input, in bytes, checked before and while decompressing.",
+    )
+    ingest_max_ratio: float = Field(
+        100.0,
+        description="Taux de compression maximal d'un fichier interne d'un classeur XLSX de "
+        "plus de 1 Mio (taille décompressée / taille compressée) ; au-delà, le fichier est refusé "
+        "(bombe de décompression ; un vrai classeur reste sous 30). Highest compression ratio of "
+        "a member over 1 MiB of an XLSX input.",
+    )
+    ingest_max_zip_members: int = Field(
+        1_000,
+        description="Nombre maximal de fichiers internes d'un classeur XLSX (un classeur en "
+        "compte une vingtaine) ; au-delà, le fichier est refusé. Most members an XLSX (ZIP) "
+        "input may hold.",
     )
     keep_stores: int = Field(
         2,
@@ -229,6 +252,14 @@ class Settings(BaseSettings):
     def served_url(self) -> str:
         """Where the service is reached: ``public_url``, else ``http://host:port``."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def zip_limits(self) -> ZipLimits:
+        """The limits of ZIP-based inputs (XLSX) given to the readers."""
+        return ZipLimits(
+            max_unpacked_bytes=self.ingest_max_unpacked_bytes,
+            max_ratio=self.ingest_max_ratio,
+            max_members=self.ingest_max_zip_members,
+        )
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A copy with the CLI flags that were actually given (``None`` means not given)."""

@@ -16,15 +16,12 @@ rejected row.  Negative amounts are refused.  ``-``, ``NC``, ``ND``, ``n/a`` mea
 
 from __future__ import annotations
 
-import codecs
 import math
 import re
 import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
-from ingest.errors import UnreadableInput
 from ingest.normalise import fold
 
 YEAR_MIN = 1950
@@ -207,21 +204,3 @@ def cell_text(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()[:10]
     return clean_text(str(value))
-
-
-def read_bytes(path: Path) -> bytes:
-    """The file's bytes, or :class:`UnreadableInput` saying in French why not."""
-    if not path.exists():
-        raise UnreadableInput(path.name, f"fichier introuvable : {path}")
-    if path.is_dir():
-        raise UnreadableInput(path.name, f"c'est un dossier, pas un fichier : {path}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableInput(path.name, f"lecture impossible : {exc.strerror}") from exc
-    body, blank = data.removeprefix(codecs.BOM_UTF8), b" \t\r\n"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        body, blank = data[2:], blank + b"\x00"
-    if not body.strip(blank):
-        raise UnreadableInput(path.name, "fichier vide")
-    return data

@@ -4,8 +4,8 @@ Safety: the file is parsed by ``xml.parsers.expat`` directly, with handlers that
 ``<!DOCTYPE`` or ``<!ENTITY`` declaration (billion laughs, external entities) and parameter
 entity parsing off; IATI files never need a DTD.  Every element's line comes from expat, so
 issues carry both an XPath (``/iati-activities/iati-activity[3]/title``) and a line.
-Activities are converted as soon as they close, then dropped, so memory stays flat on large
-publisher files.
+The file is fed to expat in pieces and activities are converted as soon as they close, then
+dropped, so memory stays flat on large publisher files.
 
 Mapping (codelists of IATI 2.03): participating-org ``@role`` 1 funding → financeur,
 2 accountable → responsable, 3 extending → operateur, 4 implementing → maitre-oeuvre; an org of
@@ -17,15 +17,15 @@ local government that is only the reporting-org is added as an authority too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from xml.etree.ElementTree import Element, TreeBuilder
 from xml.parsers import expat
 
 from ingest._iati_activity import ActivityReader
-from ingest._parsing import read_bytes
 from ingest.errors import UnreadableInput
-from ingest.records import Issue, ReadResult
+from ingest.inputfile import CHUNK_BYTES, check_input, opened
+from ingest.records import Issue, RawProject, ReadResult
 
 #: Same limit as the spreadsheet reader (settings pass their own value).
 MAX_DESCRIPTION_CHARS = 20_000
@@ -57,8 +57,8 @@ class _StreamingTree:
         self.depth = 0
         self.activities = 0
 
-    def parse(self, data: bytes) -> None:
-        self.parser.Parse(data, True)
+    def feed(self, data: bytes, *, final: bool = False) -> None:
+        self.parser.Parse(data, final)
 
     def _refuse_dtd(self, *_: object) -> None:
         raise _Refused(
@@ -98,10 +98,20 @@ def read_iati(path: Path, *, max_description: int = MAX_DESCRIPTION_CHARS) -> Re
     Raises :class:`UnreadableInput` for a missing/empty file, malformed XML, a DTD or entity
     declaration, or a root other than ``iati-activities``.
     """
-    data = read_bytes(path)
-    file = path.name
     result = ReadResult()
+    result.records.extend(stream_iati(path, result, max_description=max_description))
+    return result
+
+
+def stream_iati(
+    path: Path, result: ReadResult, *, max_description: int = MAX_DESCRIPTION_CHARS
+) -> Iterator[RawProject]:
+    """:func:`read_iati` as a stream: the file is fed to expat in :data:`CHUNK_BYTES` pieces
+    and the records of each piece are yielded before the next is read."""
+    check_input(path)
+    file = path.name
     seen: dict[str, str] = {}
+    ready: list[RawProject] = []
 
     def on_activity(element: Element, index: int, lines: dict[Element, int]) -> None:
         result.rows_seen += 1
@@ -118,21 +128,27 @@ def read_iati(path: Path, *, max_description: int = MAX_DESCRIPTION_CHARS) -> Re
         result.issues.extend(reader.issues)
         if record is not None and record.source_id:
             seen[record.source_id] = reader.xpath
-            result.records.append(record)
+            ready.append(record)
 
     tree = _StreamingTree(on_activity)
-    try:
-        tree.parse(data)
-    except _Refused as exc:
-        raise UnreadableInput(file, str(exc)) from exc
-    except expat.ExpatError as exc:
-        raise UnreadableInput(
-            file,
-            f"XML mal formé ligne {exc.lineno}, colonne {exc.offset + 1} : "
-            f"{expat.ErrorString(exc.code)}",
-        ) from exc
+    with opened(path) as fh:
+        while True:
+            chunk = fh.read(CHUNK_BYTES)
+            try:
+                tree.feed(chunk, final=not chunk)
+            except _Refused as exc:
+                raise UnreadableInput(file, str(exc)) from exc
+            except expat.ExpatError as exc:
+                raise UnreadableInput(
+                    file,
+                    f"XML mal formé ligne {exc.lineno}, colonne {exc.offset + 1} : "
+                    f"{expat.ErrorString(exc.code)}",
+                ) from exc
+            yield from ready
+            ready.clear()
+            if not chunk:
+                break
     if tree.activities == 0:
         result.issues.append(
             Issue(file, "aucune activité (iati-activity) dans le fichier", severity="warning")
         )
-    return result

@@ -12,21 +12,28 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 import rdflib
 
 from cooplink.progress import NullProgress, Progress
 from graph.namespaces import RDF, SKOS, UriMinter, slugify
+from ingest.archive import ZipLimits
 from ingest.groupings import GROUPING_CLASSES
 from ingest.mapping import ImportInfo, Mapper
-from ingest.records import Issue, Project, count_kinds, summary_sentence
+from ingest.records import Issue, Project, RawProject, ReadResult, count_kinds, summary_sentence
 from ingest.resolver import Resolver
-from ingest.sniff import read_any
+from ingest.sniff import stream_any
 from ingest.validation import Shapes
 
 _CONTEXT_PREDICATES = (RDF + "type", SKOS + "inScheme")
+#: Records resolved, mapped and SHACL-checked together: one pyshacl run per chunk keeps the
+#: per-record cost low while the rdflib graph it builds stays small.
+CHUNK_RECORDS = 500
+T = TypeVar("T")
 
 
 @dataclass
@@ -76,6 +83,13 @@ class SourceBatch:
     projects: list[Project] = field(default_factory=list)
 
 
+def batched(items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
+    """``itertools.batched`` of Python 3.12."""
+    iterator = iter(items)
+    while chunk := tuple(islice(iterator, size)):
+        yield chunk
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -122,6 +136,14 @@ def index_lookup(index: dict[str, list[tuple[str, str]]]) -> ContextLookup:
     return lookup
 
 
+def _both(first: ContextLookup, second: ContextLookup) -> ContextLookup:
+    def lookup(uris: set[str]) -> Iterator[tuple[str, str, str]]:
+        yield from first(uris)
+        yield from second(uris)
+
+    return lookup
+
+
 def _to_rdflib(quads: list[ox.Quad], context: ContextLookup) -> rdflib.Graph:
     data = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES)
     graph = rdflib.Graph()
@@ -144,7 +166,9 @@ class Pipeline:
         check_shapes: bool = True,
         max_description_chars: int = 20_000,
         shapes: Shapes | None = None,
+        zip_limits: ZipLimits | None = None,
     ) -> None:
+        self.zip_limits = zip_limits or ZipLimits()
         self.shapes = shapes
         self.resolver = resolver
         self.minter = minter
@@ -152,17 +176,23 @@ class Pipeline:
         self.check_shapes = check_shapes
         self.max_description_chars = max_description_chars
 
-    def prepare(self, path: Path, progress: Progress | None = None) -> SourceBatch:
-        """Everything short of writing: raises :class:`UnreadableInput` for unreadable files."""
+    def prepare(
+        self, path: Path, progress: Progress | None = None, *, keep_quads: bool = True
+    ) -> SourceBatch:
+        """Everything short of writing: raises :class:`UnreadableInput` for unreadable files.
+
+        The file is read as a stream and its records resolved, mapped and checked
+        :data:`CHUNK_RECORDS` at a time.  ``keep_quads=False`` (``cooplink validate``) drops
+        each chunk's quads and projects once checked, so memory does not grow with the file;
+        the report still lists every landed id and every issue."""
         progress = progress or NullProgress()
         name = path.name
         graph = self.minter.graph(source_graph_name(path))
         report = IngestReport(file=name, graph=graph)
-        result = read_any(path, max_description=self.max_description_chars)
-        # rows_seen counts rejected rows too; a reader that does not count falls back to records
-        report.records_read = max(result.rows_seen, len(result.records))
-        for issue in result.issues:
-            (report.rejected if issue.severity == "error" else report.warnings).append(issue)
+        result = ReadResult()
+        records = stream_any(
+            path, result, max_description=self.max_description_chars, zip_limits=self.zip_limits
+        )
         info = ImportInfo(
             graph=graph,
             source_name=name,
@@ -170,10 +200,50 @@ class Pipeline:
             started=datetime.now(UTC),
         )
         mapper = Mapper(self.minter, info)
+        landed: list[Project] = []
+        quads: list[ox.Quad] = []
+        unresolved = _Unresolved()
+        seen_ids: set[str] = set()
+        # The mapper describes an entity (partner, actor) once per file, with the first record
+        # naming it: later chunks need its type for sh:class, as the reference's are looked up.
+        described: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        context = _both(self.context, index_lookup(described))
+        read = 0
+        for chunk in batched(progress.track(records, f"Lecture et résolution de {name}"),
+                             CHUNK_RECORDS):
+            read += len(chunk)
+            checked = self._check_chunk(chunk, mapper, seen_ids, report, name, context, described)
+            for project, project_quads in checked:
+                report.project_ids.append(project.id)
+                unresolved.add(project)
+                if keep_quads:
+                    landed.append(project)
+                    quads.extend(project_quads)
+        # rows_seen counts rejected rows too; a reader that does not count falls back to records
+        report.records_read = max(result.rows_seen, read)
+        # the reader's issues first, in file order, as before the reading was streamed
+        report.rejected[:0] = [i for i in result.issues if i.severity == "error"]
+        report.warnings[:0] = [i for i in result.issues if i.severity != "error"]
+        report.records_landed = len(report.project_ids)
+        report.unresolved = unresolved.summary()
+        provenance = mapper.provenance(self.minter.graph("meta"), report.records_landed)
+        return SourceBatch(graph, quads, provenance, report, landed)
+
+    def _check_chunk(
+        self,
+        raws: tuple[RawProject, ...],
+        mapper: Mapper,
+        seen_ids: set[str],
+        report: IngestReport,
+        name: str,
+        context: ContextLookup,
+        described: dict[str, list[tuple[str, str]]],
+    ) -> list[tuple[Project, list[ox.Quad]]]:
+        """Resolve, map and SHACL-check some records; the ones that pass, with their quads.
+        The type facts of what the chunk describes are added to ``described``."""
         projects: list[Project] = []
         per_project: dict[str, list[ox.Quad]] = {}
-        seen_ids: set[str] = set()
-        for raw in progress.track(result.records, f"Résolution de {name}"):
+        for raw in raws:
             project = self.resolver.resolve(raw, name)
             if project.id in seen_ids:
                 report.rejected.append(
@@ -192,14 +262,11 @@ class Pipeline:
             projects.append(project)
             per_project[project.id] = mapper.project(project)
         if self.check_shapes and per_project:
-            self._reject_nonconforming(per_project, projects, report, name)
-        landed = [p for p in projects if p.id in per_project]
-        quads = [q for p in landed for q in per_project[p.id]]
-        report.records_landed = len(landed)
-        report.project_ids = [p.id for p in landed]
-        report.unresolved = _unresolved(landed)
-        provenance = mapper.provenance(self.minter.graph("meta"), len(landed))
-        return SourceBatch(graph, quads, provenance, report, landed)
+            chunk_quads = [q for quads in per_project.values() for q in quads]
+            self._reject_nonconforming(per_project, projects, report, name, context)
+            for subject, facts in context_index(chunk_quads).items():
+                described[subject].extend(facts)
+        return [(p, per_project[p.id]) for p in projects if p.id in per_project]
 
     def _reject_nonconforming(
         self,
@@ -207,8 +274,9 @@ class Pipeline:
         projects: list[Project],
         report: IngestReport,
         name: str,
+        context: ContextLookup,
     ) -> None:
-        """Validate all records at once; drop every record a violation points into."""
+        """Validate the records together; drop every record a violation points into."""
         owner: dict[str, str] = {}
         for pid, quads in per_project.items():
             for quad in quads:
@@ -216,7 +284,7 @@ class Pipeline:
         everything = [q for quads in per_project.values() for q in quads]
         if self.shapes is None:
             self.shapes = Shapes.load()
-        violations = self.shapes.validate(_to_rdflib(everything, self.context))
+        violations = self.shapes.validate(_to_rdflib(everything, context))
         by_id = {p.id: p for p in projects}
         for violation in violations:
             if violation.severity != "Violation":
@@ -238,24 +306,29 @@ class Pipeline:
             )
 
 
-def _unresolved(projects: list[Project]) -> dict[str, list[str]]:
-    """Names that the reference data did not know, for the report's summary."""
-    out: dict[str, set[str]] = {
-        "collectivites": set(),
-        "groupements": set(),  # syndicats, SDIS… outside the COG (issue 12), listed apart
-        "pays": set(),
-        "themes": set(),
-        "acteurs": set(),
-    }
-    for p in projects:
+class _Unresolved:
+    """Names that the reference data did not know, gathered chunk by chunk for the report."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, set[str]] = {
+            "collectivites": set(),
+            "groupements": set(),  # syndicats, SDIS… outside the COG (issue 12), listed apart
+            "pays": set(),
+            "themes": set(),
+            "acteurs": set(),
+        }
+
+    def add(self, p: Project) -> None:
         for a in p.french_authorities:
             if not a.resolved:
                 grouping = a.type in GROUPING_CLASSES
-                out["groupements" if grouping else "collectivites"].add(a.name)
-        out["acteurs"].update(a.name for a, _ in p.actors if not a.resolved)
+                self.names["groupements" if grouping else "collectivites"].add(a.name)
+        self.names["acteurs"].update(a.name for a, _ in p.actors if not a.resolved)
         for issue in p.issues:
             if issue.column == "Pays":
-                out["pays"].add(issue.reason)
+                self.names["pays"].add(issue.reason)
             elif issue.column == "Thématique":
-                out["themes"].add(issue.reason)
-    return {k: sorted(v) for k, v in out.items()}
+                self.names["themes"].add(issue.reason)
+
+    def summary(self) -> dict[str, list[str]]:
+        return {k: sorted(v) for k, v in self.names.items()}

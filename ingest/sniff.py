@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from ingest._parsing import read_bytes
+from ingest.archive import ZipLimits
 from ingest.errors import UnreadableInput
-from ingest.iati import read_iati
-from ingest.records import ReadResult
-from ingest.spreadsheet import MAX_DESCRIPTION_CHARS, ZIP_MAGIC, read_spreadsheet
+from ingest.iati import stream_iati
+from ingest.inputfile import check_input
+from ingest.records import RawProject, ReadResult
+from ingest.spreadsheet import MAX_DESCRIPTION_CHARS, ZIP_LIMITS, ZIP_MAGIC, stream_spreadsheet
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Leading noise before the first element: XML declaration, comments, processing instructions.
@@ -28,7 +30,8 @@ _XML_START = re.compile(r"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<(!DOCTYPE|[A-Za-z_]
 
 
 def sniff(data: bytes, file: str) -> str:
-    """``"xlsx"``, ``"xml"`` or ``"csv"`` for a file's bytes (old ``.xls``: UnreadableInput)."""
+    """``"xlsx"``, ``"xml"`` or ``"csv"`` for a file's first bytes (old ``.xls``:
+    UnreadableInput)."""
     if data.startswith(ZIP_MAGIC):
         return "xlsx"
     if data.startswith(_OLE2_MAGIC):
@@ -46,13 +49,31 @@ def sniff(data: bytes, file: str) -> str:
     return "xml" if _XML_START.match(text) else "csv"
 
 
-def read_any(path: Path, *, max_description: int = MAX_DESCRIPTION_CHARS) -> ReadResult:
+def read_any(
+    path: Path, *, max_description: int = MAX_DESCRIPTION_CHARS, zip_limits: ZipLimits = ZIP_LIMITS
+) -> ReadResult:
     """Read a DAECT spreadsheet (CSV, XLSX) or an IATI activity file, whichever ``path`` is.
 
     Raises :class:`UnreadableInput` for a missing path, a directory, an empty or binary file,
-    an unsupported format, or a file none of the readers can make sense of.
+    an unsupported format, a zip bomb, or a file none of the readers can make sense of.
     """
-    kind = sniff(read_bytes(path), path.name)
+    result = ReadResult()
+    result.records.extend(
+        stream_any(path, result, max_description=max_description, zip_limits=zip_limits)
+    )
+    return result
+
+
+def stream_any(
+    path: Path,
+    result: ReadResult,
+    *,
+    max_description: int = MAX_DESCRIPTION_CHARS,
+    zip_limits: ZipLimits = ZIP_LIMITS,
+) -> Iterator[RawProject]:
+    """:func:`read_any` as a stream: records are yielded as they are read, issues and the row
+    count go to ``result``; nothing holds the whole file."""
+    kind = sniff(check_input(path), path.name)
     if kind == "xml":
-        return read_iati(path, max_description=max_description)
-    return read_spreadsheet(path, max_description=max_description)
+        return stream_iati(path, result, max_description=max_description)
+    return stream_spreadsheet(path, result, max_description=max_description, zip_limits=zip_limits)

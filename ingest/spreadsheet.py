@@ -8,52 +8,78 @@ gets the line where it starts.  XLSX: the first sheet with a recognised header, 
 are the spreadsheet's row numbers.  In both, the header may sit anywhere in the first
 :data:`HEADER_SCAN_ROWS` rows (title lines above it are common in exported tables).
 
+Both are read as streams (issue 8, point 6): the CSV row by row from the file (its encoding
+decided by one scan in :mod:`ingest.inputfile`), the XLSX through openpyxl's read-only mode over a
+:class:`~ingest.archive.GuardedZipFile` that refuses zip bombs; :func:`stream_spreadsheet`
+yields records as they are parsed, so memory does not grow with the file.
+
 The columns and the per-row rules live in :mod:`ingest._daect`; cell formats (amounts, years)
 in :mod:`ingest._parsing`.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import re
-import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from xml.etree.ElementTree import ParseError
+from typing import Any
 
 from ingest._daect import FIELDS, REQUIRED, Header, parse_row
-from ingest._parsing import read_bytes
+from ingest.archive import GuardedZipFile, ZipLimits, damaged, open_guarded
 from ingest.errors import UnreadableInput
-from ingest.records import Issue, ReadResult
+from ingest.inputfile import check_input, detect_encoding, opened, python_codec
+from ingest.records import Issue, RawProject, ReadResult
 
 #: Longer descriptions are cut (with a warning): the search index embeds descriptions, and a
 #: 10 MB pasted cell must not cost minutes or gigabytes.  Settings pass their own value.
 MAX_DESCRIPTION_CHARS = 20_000
 #: How many rows from the top may come before the header row.
 HEADER_SCAN_ROWS = 10
-#: Share of control characters above which a decoded text is taken for binary data.
-_CONTROL_SHARE = 0.01
-
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Characters at the start of a CSV file in which the delimiter is chosen.
+DELIMITER_SCAN_CHARS = 1 << 18
+#: Default limits of a workbook's ZIP archive (settings pass their own).
+ZIP_LIMITS = ZipLimits()
 
 Rows = Iterator[tuple[int, Sequence[object]]]
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-def read_spreadsheet(path: Path, *, max_description: int = MAX_DESCRIPTION_CHARS) -> ReadResult:
+def read_spreadsheet(
+    path: Path, *, max_description: int = MAX_DESCRIPTION_CHARS, zip_limits: ZipLimits = ZIP_LIMITS
+) -> ReadResult:
     """Read a DAECT spreadsheet (CSV or XLSX, told apart by content, not by extension).
 
     Raises :class:`UnreadableInput` when nothing can be read: missing, empty or binary file,
-    broken workbook, or no header naming the required column « Intitulé du projet ».
+    broken workbook, zip bomb, or no header naming the required column « Intitulé du projet ».
     """
-    data = read_bytes(path)
-    if data.startswith(ZIP_MAGIC):
-        return _read_xlsx(path.name, data, max_description)
-    text, encoding = decode_text(data, path.name)
     result = ReadResult()
+    result.records.extend(
+        stream_spreadsheet(path, result, max_description=max_description, zip_limits=zip_limits)
+    )
+    return result
+
+
+def stream_spreadsheet(
+    path: Path,
+    result: ReadResult,
+    *,
+    max_description: int = MAX_DESCRIPTION_CHARS,
+    zip_limits: ZipLimits = ZIP_LIMITS,
+) -> Iterator[RawProject]:
+    """The records of a DAECT spreadsheet, one at a time, read row by row from the file; issues
+    and the row count go to ``result`` as they are found.  Raises :class:`UnreadableInput`
+    (possibly after some records: a damaged workbook can fail half-way)."""
+    head = check_input(path)
+    if head.startswith(ZIP_MAGIC):
+        yield from _stream_xlsx(path, result, max_description, zip_limits)
+    else:
+        yield from _stream_csv(path, result, max_description)
+
+
+def _stream_csv(path: Path, result: ReadResult, max_description: int) -> Iterator[RawProject]:
+    encoding = detect_encoding(path)
     if encoding == "cp1252":
         result.issues.append(
             Issue(
@@ -64,46 +90,17 @@ def read_spreadsheet(path: Path, *, max_description: int = MAX_DESCRIPTION_CHARS
         )
     # The csv module refuses fields over 128 KiB by default; a long pasted description must be
     # read (then truncated), so lift the limit to the file's size while reading.
-    with _csv_field_limit(len(text) + 1):
-        delimiter = _pick_delimiter(text)
-        rows = _csv_rows(text, delimiter)
+    with _csv_field_limit(path.stat().st_size + 1):
         try:
-            _read_rows(path.name, rows, result, max_description, fixed_width=True)
+            with open(path, encoding=python_codec(encoding), newline="") as fh:
+                delimiter = _pick_delimiter(fh.read(DELIMITER_SCAN_CHARS))
+            with open(path, encoding=python_codec(encoding), newline="") as fh:
+                rows = _csv_rows(fh, delimiter)
+                yield from _read_rows(path.name, rows, result, max_description, fixed_width=True)
         except csv.Error as exc:
             raise UnreadableInput(path.name, f"CSV illisible : {exc}") from exc
-    return result
-
-
-def decode_text(data: bytes, file: str) -> tuple[str, str]:
-    """Decode a text file: UTF-16 with BOM, UTF-8 (BOM optional), else Windows-1252.
-
-    Raises :class:`UnreadableInput` for binary content (NUL bytes, many control characters,
-    bytes undefined in Windows-1252).
-    """
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return _check_text(data.decode("utf-16"), file), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise UnreadableInput(file, "fichier UTF-16 mal formé") from exc
-    if b"\x00" in data:
-        raise UnreadableInput(file, "fichier binaire (octets nuls) : un CSV ou un XLSX est attendu")
-    try:
-        return _check_text(data.decode("utf-8-sig"), file), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return _check_text(data.decode("cp1252"), file), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise UnreadableInput(
-            file, "encodage non reconnu (ni UTF-8 ni Windows-1252) : fichier binaire ?"
-        ) from exc
-
-
-def _check_text(text: str, file: str) -> str:
-    sample = text[:100_000]  # enough to tell text from binary, cheap on a 10 MB file
-    if len(_CONTROL.findall(sample)) > _CONTROL_SHARE * len(sample):
-        raise UnreadableInput(file, "fichier binaire (caractères de contrôle) : un CSV est attendu")
-    return text
+        except OSError as exc:
+            raise UnreadableInput(path.name, f"lecture impossible : {exc.strerror or exc}") from exc
 
 
 @contextmanager
@@ -116,9 +113,10 @@ def _csv_field_limit(limit: int) -> Iterator[None]:
         csv.field_size_limit(previous)
 
 
-def _csv_rows(text: str, delimiter: str) -> Rows:
-    """(first physical line, cells) for each CSV record; blank records are skipped."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _csv_rows(lines: Iterable[str], delimiter: str) -> Rows:
+    """(first physical line, cells) for each CSV record of a text stream opened with
+    ``newline=""``; blank records are skipped."""
+    reader = csv.reader(lines, delimiter=delimiter)
     line = 1
     for cells in reader:
         if any(c.strip() for c in cells):
@@ -127,11 +125,12 @@ def _csv_rows(text: str, delimiter: str) -> Rows:
 
 
 def _pick_delimiter(text: str) -> str:
-    """The delimiter under which the top rows hold the best header (ties: most on line 1)."""
+    """The delimiter under which the top rows of ``text`` (the start of the file) hold the best
+    header (ties: most on line 1)."""
     first_line = text.split("\n", 1)[0]
     best, best_score = ";", -1
     for delimiter in (";", ",", "\t"):
-        header = _find_header(_csv_rows(text, delimiter))
+        header = _find_header(_csv_rows(io.StringIO(text, newline=""), delimiter))
         score = (header.score if header else 0) * 1000 + first_line.count(delimiter)
         if score > best_score:
             best, best_score = delimiter, score
@@ -151,8 +150,9 @@ def _find_header(rows: Rows) -> Header | None:
 
 def _read_rows(
     file: str, rows: Rows, result: ReadResult, max_description: int, *, fixed_width: bool
-) -> None:
-    """Find the header in ``rows``, then parse every data row after it into ``result``.
+) -> Iterator[RawProject]:
+    """Find the header in ``rows``, then parse every data row after it: records are yielded,
+    issues and the row count go to ``result``.
 
     ``fixed_width``: a row longer than the header means shifted cells (CSV), not extra data.
     """
@@ -194,7 +194,7 @@ def _read_rows(
                 record = None
         result.issues.extend(issues)
         if record is not None:
-            result.records.append(record)
+            yield record
 
 
 def _chain(first: list[tuple[int, Sequence[object]]], rest: Rows) -> Rows:
@@ -257,36 +257,72 @@ def _header_issues(file: str, header: Header, result: ReadResult) -> None:
         )
 
 
-def _read_xlsx(file: str, data: bytes, max_description: int) -> ReadResult:
-    """Read the first sheet of a workbook whose top rows hold a recognised header."""
+def _stream_xlsx(
+    path: Path, result: ReadResult, max_description: int, limits: ZipLimits
+) -> Iterator[RawProject]:
+    """Read the first sheet of a workbook whose top rows hold a recognised header, row by row
+    (openpyxl's read-only mode parses the sheet XML as a stream)."""
+    file = path.name
+    with opened(path) as fh:
+        archive = open_guarded(fh, file, limits)
+        workbook = _open_workbook(archive, file)
+        try:
+            for sheet in workbook.worksheets:
+                # Sheets written by some tools declare wrong dimensions; read what is there.
+                sheet.reset_dimensions()
+                rows: Rows = _sheet_rows(sheet, file)
+                top = [item for _, item in zip(range(HEADER_SCAN_ROWS), rows, strict=False)]
+                if _find_header(_non_blank(top)) is not None:
+                    yield from _read_rows(
+                        file, _chain(top, rows), result, max_description, fixed_width=False
+                    )
+                    return
+            first = _sheet_rows(workbook.worksheets[0], file)
+            top = [item for _, item in zip(range(HEADER_SCAN_ROWS), first, strict=False)]
+            raise _no_header(file, list(_non_blank(top)))
+        finally:
+            workbook.close()
+            archive.close()
+
+
+def _open_workbook(archive: GuardedZipFile, file: str) -> Any:
+    """openpyxl's read-only workbook over our guarded archive (``load_workbook`` would open the
+    file again with a plain ZipFile, outside the guard)."""
     # Imported here: openpyxl is only needed for XLSX, and costs ~0.2 s to import.
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.reader.excel import ExcelReader
 
     try:
-        # From memory, not the path: openpyxl refuses a workbook named ".csv" or ".txt".
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, ParseError) as exc:
+        reader = ExcelReader(archive.fp, read_only=True, data_only=True)
+        reader.archive.close()
+        reader.archive = archive
+        reader.read()
+    except UnreadableInput:
+        raise
+    except Exception as exc:  # openpyxl raises anything on a malformed package
         raise UnreadableInput(
             file,
             "archive ZIP qui n'est pas un classeur XLSX lisible (les formats .ods et .xls ne sont "
             "pas pris en charge : enregistrez en .xlsx ou en CSV)",
         ) from exc
-    try:
-        result = ReadResult()
-        for sheet in workbook.worksheets:
-            # Sheets written by some tools declare wrong dimensions; read what is there.
-            sheet.reset_dimensions()
-            rows: Rows = enumerate(sheet.iter_rows(values_only=True), start=1)
-            top = [item for _, item in zip(range(HEADER_SCAN_ROWS), rows, strict=False)]
-            if _find_header(_non_blank(top)) is not None:
-                _read_rows(file, _chain(top, rows), result, max_description, fixed_width=False)
-                return result
-        first = workbook.worksheets[0].iter_rows(values_only=True)
-        top = list(zip(range(1, HEADER_SCAN_ROWS + 1), first, strict=False))
-        raise _no_header(file, list(_non_blank(top)))
-    finally:
-        workbook.close()
+    return reader.wb
+
+
+def _sheet_rows(sheet: Any, file: str) -> Rows:
+    """(row number, values) of a sheet; a damaged sheet is an UnreadableInput, not whatever
+    openpyxl or zlib raise.  Only openpyxl runs inside the ``try``: a bug of ours still shows."""
+    rows = sheet.iter_rows(values_only=True)
+    line = 0
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except UnreadableInput:
+            raise
+        except Exception as exc:
+            raise damaged(file, getattr(sheet, "_worksheet_path", None), exc) from exc
+        line += 1
+        yield line, cells
 
 
 def _non_blank(rows: Sequence[tuple[int, Sequence[object]]]) -> Rows:

@@ -5,7 +5,8 @@ Every request is sent while a loopback TCP listener waits for the server to call
 receive nothing: no ``SERVICE`` spelling, ``LOAD`` or ``BASE`` trick reaches the network), and
 ``/healthz`` must answer within 1 s both while the request is in flight and after it (nothing
 blocks the event loop: no regex bomb, no body read or parsed on it).  At the end the graph is
-what it was: same triple count, same dump hash.  Point 6 (ingest) is tested elsewhere.
+what it was: same triple count, same dump hash.  Point 6 (ingest faults) is tested in
+``tests/test_ingest_faults.py``.
 """
 from __future__ import annotations
 
