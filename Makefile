@@ -37,7 +37,7 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check cooplink ingest graph search_api tests bench scripts
+	$(VENV)/bin/ruff check ingest graph search_api tests bench scripts
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-COOPLINK = [sys.executable, "-m", "cooplink.cli"]
+COOPLINK = [sys.executable, "-m", "search_api.cli"]
 
 
 def _free_port() -> int:

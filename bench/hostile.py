@@ -114,8 +114,8 @@ def innocent_after(url: str, budget: float) -> dict[str, Any]:
 _CHILD = """
 import sys, threading, time
 import uvicorn
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 from search_api.app import create_app
 
 kb = KnowledgeBase(Settings(data_dir=sys.argv[1]))

@@ -34,8 +34,8 @@ SAMPLE_XLSX = ROOT / "tests" / "data" / "daect" / "sample.xlsx"
 _MEASURE = r"""
 import json, resource, sys, time
 from pathlib import Path
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 data_dir, warm, target = sys.argv[1:4]
 kb = KnowledgeBase(Settings(data_dir=Path(data_dir)))
 kb.prepare([Path(warm)])
@@ -55,7 +55,7 @@ print(json.dumps(result, ensure_ascii=False))
 
 _FULL_DISK = r"""
 import resource, signal, sys
-from cooplink.cli import main
+from search_api.cli import main
 # RLIMIT_FSIZE: any write past the limit fails with EFBIG, as a full disk fails with ENOSPC.
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 limit = int(sys.argv.pop(1))
@@ -145,7 +145,7 @@ def case_corrupt(tree: Path, work: Path) -> dict[str, Any]:
     bad = work / "abime.xlsx"
     corrupt_xlsx(bad)
     data_dir = work / "var-corrupt"
-    proc = _run(tree, "-m", "cooplink.cli", "ingest", str(bad), str(SAMPLE),
+    proc = _run(tree, "-m", "search_api.cli", "ingest", str(bad), str(SAMPLE),
                 "--data-dir", str(data_dir))
     reports = sorted((data_dir / "reports").glob("*.json")) if data_dir.exists() else []
     landed = json.loads(reports[-1].read_text("utf-8"))["landed"] if reports else None
@@ -181,7 +181,7 @@ def case_big_csv(tree: Path, work: Path, megabytes: int, description: int) -> di
 
 def case_full_disk(tree: Path, work: Path) -> dict[str, Any]:
     data_dir = work / "var-full"
-    first = _run(tree, "-m", "cooplink.cli", "ingest", str(SAMPLE), "--data-dir", str(data_dir))
+    first = _run(tree, "-m", "search_api.cli", "ingest", str(SAMPLE), "--data-dir", str(data_dir))
     served = (data_dir / "CURRENT").read_text("utf-8") if first.returncode == 0 else None
     other = work / "autre.csv"
     header, rows = _sample_rows()

@@ -26,8 +26,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from place_cases import NEGATIVE, PARTNERS, POSITIVE  # noqa: E402
 
-from search_api import _place_data as data  # noqa: E402
-from search_api.places import KINDS, PlaceRecognizer  # noqa: E402
+from search_api.search import _place_data as data  # noqa: E402
+from search_api.search.places import KINDS, PlaceRecognizer  # noqa: E402
 
 
 def _quality(recognizer: PlaceRecognizer) -> dict[str, object]:
@@ -55,10 +55,10 @@ def _quality(recognizer: PlaceRecognizer) -> dict[str, object]:
 
 
 def _synthetic_partners(count: int) -> list[tuple[str, str | None, str]]:
-    """Partner names as the default corpus makes them (ingest.names), spread like it."""
+    """Partner names as the default corpus makes them (ingest.synthetic.names), spread like it."""
     import random
 
-    from ingest.names import PlaceBank, PlaceNamer
+    from ingest.synthetic.names import PlaceBank, PlaceNamer
 
     bank = PlaceBank.load()
     namer = PlaceNamer(bank, random.Random(7))

@@ -27,11 +27,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cooplink.knowledge_base import KnowledgeBase  # noqa: E402
-from cooplink.settings import Settings  # noqa: E402
-from search_api import ranking  # noqa: E402
-from search_api._clustering import MAX_CLUSTERED, average_linkage  # noqa: E402
-from search_api.search import SearchService  # noqa: E402
+from search_api.knowledge_base import KnowledgeBase  # noqa: E402
+from search_api.search import ranking  # noqa: E402
+from search_api.search._clustering import MAX_CLUSTERED, average_linkage  # noqa: E402
+from search_api.search.service import SearchService  # noqa: E402
+from search_api.settings import Settings  # noqa: E402
 
 LEGACY_Z = 2.5
 
@@ -56,7 +56,7 @@ def purity(service: SearchService, groups: list[list[str]]) -> float:
 
 
 def legacy_groups(service: SearchService, positions: np.ndarray) -> list[list[int]]:
-    """The first version's clusters (search_api/_comparison.py before issue 9)."""
+    """The first version's clusters (search_api/search/_comparison.py before issue 9)."""
     index = service.index
     chosen = positions[:MAX_CLUSTERED]
     vectors = index.doc_vectors[chosen]

@@ -47,20 +47,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._first_run import first_run, restart  # noqa: E402
-from cooplink.knowledge_base import KnowledgeBase  # noqa: E402
-from cooplink.settings import Settings  # noqa: E402
-from search_api.evaluation import (  # noqa: E402
+from search_api.knowledge_base import KnowledgeBase  # noqa: E402
+from search_api.search.evaluation import (  # noqa: E402
     check_service,
     corpus_queries,
     corpus_report,
     evaluate,
     load_check,
 )
-from search_api.graded import load_queries  # noqa: E402
-from search_api.graded import report as graded_report  # noqa: E402
-from search_api.search import SearchService  # noqa: E402
-from search_api.search_index import write_search_index  # noqa: E402
-from search_api.vector_index import ExactIndex, HnswIndex  # noqa: E402
+from search_api.search.graded import load_queries  # noqa: E402
+from search_api.search.graded import report as graded_report  # noqa: E402
+from search_api.search.search_index import write_search_index  # noqa: E402
+from search_api.search.service import SearchService  # noqa: E402
+from search_api.search.vector_index import ExactIndex, HnswIndex  # noqa: E402
+from search_api.settings import Settings  # noqa: E402
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -133,8 +133,9 @@ def bench_http(service: SearchService, data_dir: Path, queries: list[str],
 
     port = _free_port()
     env = {**os.environ, "COOPLINK_DATA_DIR": str(data_dir)}
-    server = subprocess.Popen([sys.executable, "-m", "cooplink.cli", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "search_api.cli", "serve",
+                               "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         started = time.perf_counter()

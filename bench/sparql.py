@@ -34,10 +34,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
 from graph.evaluation import open_store
 from graph.namespaces import PREFIXES, sparql_prologue
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 QUERIES: dict[str, str] = {
     "lookup": "SELECT ?p ?o WHERE { <{base}/id/pays/SN> ?p ?o }",

@@ -2,7 +2,7 @@
 
 Times what ``cooplink build`` does before the search index (reference graphs, generation of
 the synthetic corpus, resolution and mapping, writing to a fresh store), then counts the
-violations of the plausibility rules of ``ingest.plausibility`` on the generated corpus.
+violations of the plausibility rules of ``ingest.synthetic.plausibility`` on the generated corpus.
 Prints JSON.
 
 Usage: .venv/bin/python bench/synthetic.py [--projects N] [--seed S] [--no-store]
@@ -18,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.progress import NullProgress
-from cooplink.settings import Settings
+from graph.progress import NullProgress
 from graph.store import OxigraphStore
-from ingest.default_dataset import synthetic_batch
-from ingest.synthetic import generate
+from ingest.synthetic.default_dataset import synthetic_batch
+from ingest.synthetic.generator import generate
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 
 def main() -> None:
@@ -58,7 +58,7 @@ def main() -> None:
     result: dict[str, object] = {"projects": len(corpus.projects), "quads": len(batch.quads),
                                  **{k: round(v, 2) for k, v in timings.items()}}
     try:
-        from ingest.plausibility import violations
+        from ingest.synthetic.plausibility import violations
     except ImportError:  # an older generator, measured before the rules existed
         pass
     else:

@@ -39,9 +39,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from cooplink.errors import CooplinkError, Forbidden
 from graph import query_guard
 from graph._sandbox import forbid_network
+from graph.errors import CooplinkError, Forbidden
 from graph.evaluation import QueryRequest, evaluate, memory_copy, open_store
 
 #: stack of the evaluation thread: virtual memory, only the pages a deep query touches count

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cooplink.errors import CooplinkError, NoStore
+from graph.errors import CooplinkError, NoStore
 
 
 @dataclass(frozen=True)

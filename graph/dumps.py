@@ -2,7 +2,7 @@
 
 A generation's dumps live in its ``dumps/`` folder and are written while the generation is built,
 before it is published (``KnowledgeBase._new_generation``), so they are ready as soon as it is
-served and disappear with it when it is pruned.  The HTTP layer (``search_api/dumps.py``) only
+served and disappear with it when it is pruned.  The HTTP layer (``search_api/http/dumps.py``) only
 serves them, writing them itself for generations built before dumps were part of the build.
 
 The triples are those of the union of all named graphs (what the SPARQL endpoint's default

@@ -22,7 +22,7 @@ from typing import IO, Any, Literal, cast
 
 import pyoxigraph as ox
 
-from cooplink.errors import BadRequest
+from graph.errors import BadRequest
 from graph.namespaces import PREFIXES
 from graph.store import GRAPH_FORMATS, SOLUTION_FORMATS, QueryKind
 

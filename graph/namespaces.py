@@ -56,7 +56,7 @@ PREFIXES: dict[str, str] = {
 }
 
 #: Base of the instance URIs: ``https://w3id.org/cooplink/id/projet/…``.  Not the server's
-#: address: the server maps a request path to ``base + path`` (``search_api.linked_data``).
+#: address: the server maps a request path to ``base + path`` (``search_api.http.linked_data``).
 DEFAULT_BASE_URI = "https://w3id.org/cooplink"
 
 

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-from cooplink.errors import BadRequest, CooplinkError, Forbidden
 from graph import _sparql_lexer as lex
+from graph.errors import BadRequest, CooplinkError, Forbidden
 from graph.namespaces import PREFIXES
 
 QueryForm = Literal["select", "ask", "construct", "describe"]

@@ -48,8 +48,8 @@ from typing import Any
 
 import psutil
 
-from cooplink.errors import BadRequest, CooplinkError, QueryTimeout
 from graph._query_worker import EngineFailure, EnginePanic
+from graph.errors import BadRequest, CooplinkError, QueryTimeout
 from graph.evaluation import DEFAULT_MAX_BYTES, QueryAnswer, QueryRequest
 
 __all__ = ["EngineFailure", "EnginePanic", "QueryRunner"]

@@ -4,7 +4,7 @@ It speaks the protocol through SPARQLWrapper (the client researchers use) and tu
 back into pyoxigraph objects, so a :class:`~graph.store.QueryOutcome` from a remote endpoint
 serialises and iterates exactly like a local one.  It is read-only: the protocol endpoint it
 targets (cooplink's own, or any public one) accepts no updates, so ``load``, ``add_quads`` and
-``drop_graph`` raise :class:`~cooplink.errors.Forbidden`; ``read_only`` says so up front.
+``drop_graph`` raise :class:`~graph.errors.Forbidden`; ``read_only`` says so up front.
 
 The project prefixes (``cl:``, ``skos:``…) are declared in front of every query, as the local
 store does, so the same query text runs on both.
@@ -22,7 +22,7 @@ import pyoxigraph as ox
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
-from cooplink.errors import BadRequest, CooplinkError, Forbidden, QueryTimeout
+from graph.errors import BadRequest, CooplinkError, Forbidden, QueryTimeout
 from graph.namespaces import sparql_prologue
 from graph.query_guard import shape
 from graph.store import GRAPH_FORMATS, CustomFunction, QueryOutcome

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
-from cooplink.errors import BadRequest
+from graph.errors import BadRequest
 from graph.namespaces import PREFIXES
 
 QueryKind = Literal["select", "ask", "graph"]

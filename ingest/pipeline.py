@@ -1,7 +1,7 @@
 """Files → records → resolved projects → SHACL-checked quads, with a report of every problem.
 
 The pipeline never writes to a store: it returns :class:`SourceBatch` objects (quads for one
-named graph + an :class:`IngestReport`), and ``cooplink.knowledge_base`` decides where they land.
+named graph + an :class:`IngestReport`), and ``search_api.knowledge_base`` decides where they land.
 That keeps ``cooplink validate`` (check without writing) and ``cooplink ingest`` on one path.
 """
 
@@ -19,8 +19,8 @@ from typing import TypeVar
 import pyoxigraph as ox
 import rdflib
 
-from cooplink.progress import NullProgress, Progress
 from graph.namespaces import RDF, SKOS, UriMinter, slugify
+from graph.progress import NullProgress, Progress
 from ingest.archive import ZipLimits
 from ingest.groupings import GROUPING_CLASSES
 from ingest.mapping import ImportInfo, Mapper

@@ -1,4 +1,5 @@
-"""Regenerate the table of docs/settings.md from ``cooplink.settings`` (keeps the prose around it).
+"""Regenerate the table of docs/settings.md from ``search_api.settings`` (keeps the prose
+around it).
 
     .venv/bin/python scripts/settings_doc.py
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cooplink.settings import settings_markdown
+from search_api.settings import settings_markdown
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 

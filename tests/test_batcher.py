@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from search_api._batcher import QueryBatcher
+from search_api.search._batcher import QueryBatcher
 
 
 class SlowEncoder:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cooplink.cli import app
+from search_api.cli import app
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "daect" / "sample.csv"

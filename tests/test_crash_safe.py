@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 
 def _wait_for_new_generation(gens: Path, known: set[str], proc: subprocess.Popen[bytes]) -> Path:
@@ -42,7 +42,7 @@ def test_kill_9_during_rebuild_keeps_previous_graph_served(tmp_path: Path) -> No
     known = {p.name for p in gens.iterdir()}
     env = dict(os.environ, COOPLINK_DATA_DIR=str(settings.data_dir))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cooplink.cli", "build", "--projects", "3000", "--seed", "2"],
+        [sys.executable, "-m", "search_api.cli", "build", "--projects", "3000", "--seed", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

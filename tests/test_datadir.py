@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cooplink.errors import NoStore
 from graph.datadir import BuildLocked, DataDir
+from graph.errors import NoStore
 from graph.store import OxigraphStore
 
 

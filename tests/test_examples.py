@@ -12,9 +12,9 @@ import pytest
 from fixtures_sparql import sparql_kb  # noqa: F401 - fixture
 from typer.testing import CliRunner
 
-from cooplink.cli import app as cli
-from cooplink.knowledge_base import KnowledgeBase
-from search_api.sparql import EXAMPLES_DIR, Example, load_examples
+from search_api.cli import app as cli
+from search_api.http.sparql import EXAMPLES_DIR, Example, load_examples
+from search_api.knowledge_base import KnowledgeBase
 
 EXAMPLES = load_examples()
 IDS = [e.id for e in EXAMPLES]

@@ -12,15 +12,15 @@ import pytest
 import rdflib
 from typer.testing import CliRunner
 
-from cooplink.cli import app
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
 from graph.namespaces import CL, UriMinter
 from ingest._daect import authority_type
 from ingest.records import AuthorityMention, PartnerMention, RawProject
 from ingest.reference import ReferenceData
 from ingest.resolver import Resolver
 from ingest.spreadsheet import read_spreadsheet
+from search_api.cli import app
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 USUAL_NAMES = Path(__file__).parent / "data" / "usual_names.csv"
 HEADER = "Intitulé du projet;Collectivité;Type de collectivité;Partenaire;Pays;Année de début"

@@ -20,15 +20,15 @@ import pytest
 from fastapi.testclient import TestClient
 from fixtures_sparql import fixture_kb, publish_fixture_generation
 
-from cooplink.errors import BadRequest, CooplinkError, Forbidden, QueryTimeout
 from graph import _sparql_lexer as lex
 from graph import query_guard
 from graph._query_worker import EngineFailure, _Worker
 from graph.datadir import DataDir
+from graph.errors import BadRequest, CooplinkError, Forbidden, QueryTimeout
 from graph.evaluation import QueryRequest, evaluate, open_store
 from graph.query_runner import QueryRunner, QueryTooHeavy
 from search_api.app import create_app
-from search_api.sparql_functions import similarity_texts
+from search_api.search.sparql_functions import similarity_texts
 
 ENDLESS = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
            "?m ?n0 ?o }")

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cooplink.cli import app
 from graph.datadir import DataDir
 from graph.store import OxigraphStore
 from ingest.archive import GuardedZipFile, ZipLimits
 from ingest.errors import UnreadableInput
 from ingest.records import ReadResult
 from ingest.sniff import read_any, stream_any
+from search_api.cli import app
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "daect" / "sample.csv"
@@ -312,8 +312,8 @@ def test_nul_byte_far_into_the_file_is_binary(tmp_path: Path) -> None:
 
 
 def test_validate_keeps_no_quads_but_reports_every_record(tmp_path: Path) -> None:
-    from cooplink.knowledge_base import KnowledgeBase
-    from cooplink.settings import Settings
+    from search_api.knowledge_base import KnowledgeBase
+    from search_api.settings import Settings
 
     kb = KnowledgeBase(Settings(data_dir=tmp_path / "v"))
     pipeline = kb.pipeline()
@@ -329,8 +329,8 @@ def test_chunks_check_records_like_one_batch(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Records are SHACL-checked a chunk at a time; a partner described by a record of an
     earlier chunk still satisfies the shapes of the later ones."""
-    from cooplink.knowledge_base import KnowledgeBase
-    from cooplink.settings import Settings
+    from search_api.knowledge_base import KnowledgeBase
+    from search_api.settings import Settings
 
     rows = list(csv.reader(io.StringIO(SAMPLE.read_text("utf-8")), delimiter=";"))
     path = tmp_path / "trente.csv"
@@ -354,7 +354,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir serving the sample spreadsheet (10 projects)."""
     data_dir = tmp_path_factory.mktemp("served")
     env = dict(os.environ, COOPLINK_SEARCH_ENCODER="hashing")
-    proc = subprocess.run([sys.executable, "-m", "cooplink.cli", "ingest", str(SAMPLE),
+    proc = subprocess.run([sys.executable, "-m", "search_api.cli", "ingest", str(SAMPLE),
                            "--data-dir", str(data_dir)], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return data_dir
@@ -435,7 +435,7 @@ def test_full_disk_for_real_during_ingest(served: Path, tmp_path: Path) -> None:
         "import resource, signal, sys\n"
         "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))\n"
-        "from cooplink.cli import main\n"
+        "from search_api.cli import main\n"
         "sys.argv[0] = 'cooplink'\n"
         "main()\n"
     )

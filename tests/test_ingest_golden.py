@@ -16,8 +16,8 @@ import pytest
 import rdflib
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 CASES_DIR = Path(__file__).parent / "data" / "ingest"
 CASES = sorted(p for p in CASES_DIR.iterdir() if p.is_dir())

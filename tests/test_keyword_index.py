@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search_api.keyword_index import Analyzer, KeywordIndex, fold
+from search_api.search.keyword_index import Analyzer, KeywordIndex, fold
 
 DOCS = [
     "Sécurité alimentaire : greniers communautaires et stocks de céréales",

@@ -23,8 +23,8 @@ from fixtures_sparql import (  # noqa: F401 - fixtures
     sparql_kb,
 )
 
-from cooplink.knowledge_base import KnowledgeBase
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
 
 #: The stable base of the instance URIs (issue 12), unlike the test servers' addresses.
 BASE = "https://w3id.org/cooplink"

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
-from search_api import i18n
 from search_api.app import create_app
+from search_api.http import i18n
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 VOID = {"input", "meta", "link", "br", "img", "hr", "source", "wbr"}

@@ -20,7 +20,7 @@ import pytest
 from ingest.reference import ReferenceData
 from ingest.resolver import Resolver
 from ingest.spreadsheet import read_spreadsheet
-from search_api.documents import AUTHORITY_TYPE_VALUES
+from search_api.search.documents import AUTHORITY_TYPE_VALUES
 
 CORPUS = Path(__file__).resolve().parent.parent / "bench" / "people_corpus"
 PROJECTS = CORPUS / "projects.csv"

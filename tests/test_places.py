@@ -1,4 +1,4 @@
-"""Place recognition in queries (issue 9, point 2): search_api/places.py. Fast, no model.
+"""Place recognition in queries (issue 9, point 2): search_api/search/places.py. Fast, no model.
 
 The cases live in tests/place_cases.py (bench/places.py reports precision and recall on them).
 """
@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from place_cases import NEGATIVE, PARTNERS, POSITIVE
 
-from search_api import _place_data as data
-from search_api._place_text import fold, tokenize
-from search_api.places import (
+from search_api.search import _place_data as data
+from search_api.search._place_text import fold, tokenize
+from search_api.search.places import (
     KINDS,
     PartnerPlace,
     PlaceMatch,
@@ -161,7 +161,8 @@ def test_as_dict_is_plain_json(recognizer: PlaceRecognizer) -> None:
 
 
 def _partner_countries() -> set[str]:
-    places = json.loads((ROOT / "ingest" / "phrases" / "places.json").read_text("utf-8"))
+    phrases = ROOT / "ingest" / "synthetic" / "phrases"
+    places = json.loads((phrases / "places.json").read_text("utf-8"))
     with (ROOT / "ingest" / "reference" / "dac_countries.csv").open(encoding="utf-8") as f:
         dac = {row["iso2"] for row in csv.DictReader(f)}
     return (set(places["countries"]) | dac) - data.FRENCH_ISO
@@ -206,7 +207,7 @@ def test_world_regions_are_documented() -> None:
     docs = (ROOT / "docs" / "search.md").read_text("utf-8")
     assert data.world_region_table() in docs, (
         "docs/search.md: régénérer la table des régions du monde avec "
-        "search_api._place_data.world_region_table()"
+        "search_api.search._place_data.world_region_table()"
     )
 
 

@@ -16,18 +16,18 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cooplink.errors import NotFound
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
-from search_api._clustering import average_linkage, split
-from search_api._provinces import Provinces, place_of
-from search_api.documents import Authority, Network, Partner, ProjectDoc, doc_from_dict
-from search_api.encoder import HashingEncoder
-from search_api.i18n import format_euros, format_years
-from search_api.keyword_index import fold
-from search_api.pooling import CSV_HEADER, MAX_GROUP, find_group, pooling_csv
-from search_api.search import SearchService
-from search_api.search_index import SearchIndex, write_search_index
+from graph.errors import NotFound
+from search_api.http.i18n import format_euros, format_years
+from search_api.knowledge_base import KnowledgeBase
+from search_api.search._clustering import average_linkage, split
+from search_api.search._provinces import Provinces, place_of
+from search_api.search.documents import Authority, Network, Partner, ProjectDoc, doc_from_dict
+from search_api.search.encoder import HashingEncoder
+from search_api.search.keyword_index import fold
+from search_api.search.pooling import CSV_HEADER, MAX_GROUP, find_group, pooling_csv
+from search_api.search.search_index import SearchIndex, write_search_index
+from search_api.search.service import SearchService
+from search_api.settings import Settings
 
 PSEAU = Network("Programme Solidarité Eau", "urn:n:ps-eau", "thematique", "pS-Eau")
 CUF = Network("Cités Unies France", "urn:n:cuf", "elus", "CUF")

@@ -11,8 +11,8 @@ import pyoxigraph as ox
 import pytest
 from fixtures_sparql import publish_fixture_generation
 
-from cooplink.errors import NoStore, QueryTimeout
 from graph.datadir import DataDir
+from graph.errors import NoStore, QueryTimeout
 from graph.evaluation import QueryAnswer, QueryRequest, open_store
 from graph.namespaces import DEFAULT_BASE_URI, UriMinter
 from graph.query_runner import QueryRunner

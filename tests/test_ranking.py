@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from search_api import ranking
-from search_api._clustering import average_linkage, mean_pairwise
+from search_api.search import ranking
+from search_api.search._clustering import average_linkage, mean_pairwise
 
 scores_strategy = arrays(np.float64, st.integers(0, 60),
                          elements=st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0, 3.5]))

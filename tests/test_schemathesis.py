@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from cooplink.knowledge_base import KnowledgeBase
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
 
 #: examples per operation: enough for the edge cases schemathesis knows (empty, huge,
 #: non-ASCII, IRI-breaking characters), few enough for `make test`

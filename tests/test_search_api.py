@@ -18,16 +18,16 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from cooplink.cli import app as cli_app
-from cooplink.errors import BadRequest, NotFound
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
-from search_api._filters import SearchFilters
-from search_api.documents import ProjectDoc
-from search_api.encoder import DEFAULT_ENCODER_SPEC, HashingEncoder
-from search_api.search import SearchService
-from search_api.search_index import SearchIndex, field_values, write_search_index
-from search_api.vector_index import IndexMismatch
+from graph.errors import BadRequest, NotFound
+from search_api.cli import app as cli_app
+from search_api.knowledge_base import KnowledgeBase
+from search_api.search._filters import SearchFilters
+from search_api.search.documents import ProjectDoc
+from search_api.search.encoder import DEFAULT_ENCODER_SPEC, HashingEncoder
+from search_api.search.search_index import SearchIndex, field_values, write_search_index
+from search_api.search.service import SearchService
+from search_api.search.vector_index import IndexMismatch
+from search_api.settings import Settings
 
 RESULT_KEYS = {"id", "uri", "title", "score", "close_match", "matched_theme", "snippet",
                "countries", "themes", "french_authorities", "partners", "start_year",

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from fixtures_sparql import running_server
 
-from cooplink.knowledge_base import KnowledgeBase
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
-from search_api.graded import judge, load_queries, report
-from search_api.search import SearchService
+from search_api.knowledge_base import KnowledgeBase
+from search_api.search.graded import judge, load_queries, report
+from search_api.search.service import SearchService
+from search_api.settings import Settings
 
 CORPUS = Path(__file__).resolve().parent.parent / "bench" / "people_corpus"
 QUERIES = load_queries(CORPUS)

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from test_pages import HTML, Page
 
-from search_api.search import SearchService
+from search_api.search.service import SearchService
 
 
 def busiest(service: SearchService, theme: str) -> tuple[str, int]:

@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 from conftest import TEST_PROJECTS
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
-from search_api.evaluation import (
+from search_api.knowledge_base import KnowledgeBase
+from search_api.search.evaluation import (
     check_service,
     corpus_report,
     evaluate,
     hybrid_shortfall,
     load_check,
 )
-from search_api.search import SearchService
+from search_api.search.service import SearchService
+from search_api.settings import Settings
 
 pytestmark = pytest.mark.slow
 CHECK = Path(__file__).resolve().parent.parent / "bench" / "french_check"

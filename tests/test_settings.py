@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cooplink.settings import Settings
+from search_api.settings import Settings
 
 DOCS = Path(__file__).parent.parent / "docs" / "settings.md"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fixtures_sparql import server_url, sparql_app, sparql_kb  # noqa: F401 - fixtures
 
-from search_api.sparql import load_examples
+from search_api.http.sparql import load_examples
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 from SPARQLWrapper import CSV, GET, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from cooplink.knowledge_base import KnowledgeBase
 from graph import query_guard
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
 
 PROJECT_TITLES = "SELECT ?p ?t WHERE { ?p a cl:Projet ; rdfs:label ?t } ORDER BY ?t"
 COUNTRIES = "CONSTRUCT { ?c a cl:Pays ; rdfs:label ?l } WHERE { ?c a cl:Pays ; rdfs:label ?l }"

@@ -22,11 +22,11 @@ import rdflib
 from fastapi.testclient import TestClient
 from rdflib.namespace import RDF, RDFS
 
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
 from graph.datadir import DataDir
 from graph.store import OxigraphStore
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 HERE = Path(__file__).parent / "data" / "w3c-protocol"
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")

@@ -7,9 +7,9 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from cooplink.knowledge_base import KnowledgeBase
 from search_api.app import create_app
-from search_api.sparql_functions import (
+from search_api.knowledge_base import KnowledgeBase
+from search_api.search.sparql_functions import (
     ProjectVectors,
     calls_similarity,
     similarity_function,

@@ -14,13 +14,13 @@ import pyoxigraph as ox
 import pytest
 from fixtures_sparql import running_server
 
-from cooplink.errors import BadRequest, Forbidden
-from cooplink.knowledge_base import KnowledgeBase
-from cooplink.settings import Settings
 from graph.datadir import DataDir
+from graph.errors import BadRequest, Forbidden
 from graph.remote import RemoteStore
 from graph.store import GraphStore, OxigraphStore
 from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
+from search_api.settings import Settings
 
 G1 = "http://example.org/graph/one"
 G2 = "http://example.org/graph/two"

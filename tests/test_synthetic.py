@@ -14,14 +14,14 @@ from collections import Counter
 
 import pytest
 
-from ingest._gazetteer import Gazetteer
-from ingest.names import PlaceBank, PlaceNamer, partner_identity, tidy_french
-from ingest.phrasebank import PARTS, PhraseBank
-from ingest.plausibility import Costs, Geography, gazetteer_names, violations
 from ingest.records import ROLES
 from ingest.reference import Country, FrenchAuthority, Institution, ReferenceData, Theme
 from ingest.resolver import Resolver
-from ingest.synthetic import N_COUNTRIES, SyntheticCorpus, generate, partner_countries
+from ingest.synthetic._gazetteer import Gazetteer
+from ingest.synthetic.generator import N_COUNTRIES, SyntheticCorpus, generate, partner_countries
+from ingest.synthetic.names import PlaceBank, PlaceNamer, partner_identity, tidy_french
+from ingest.synthetic.phrasebank import PARTS, PhraseBank
+from ingest.synthetic.plausibility import Costs, Geography, gazetteer_names, violations
 
 RICH_THEMES = ("eau-assainissement", "sante", "education-formation",
                "agriculture-securite-alimentaire", "gouvernance-locale", "etat-civil", "dechets",
@@ -266,7 +266,7 @@ def test_memberships(corpus: SyntheticCorpus, reference: ReferenceData, resolver
 
 def test_every_template_fills_in_every_language() -> None:
     """Each template's slots exist for every theme: no generated text can fail at run time."""
-    from ingest.phrasebank import DescriptionWriter
+    from ingest.synthetic.phrasebank import DescriptionWriter
 
     bank = PhraseBank.load()
     writer = DescriptionWriter(bank, random.Random(0))
@@ -333,7 +333,7 @@ def test_the_checker_catches_each_kind_of_implausibility(reference: ReferenceDat
     from decimal import Decimal
 
     from ingest.records import AuthorityMention, PartnerMention, RawProject
-    from ingest.synthetic import PartnershipRecord
+    from ingest.synthetic.generator import PartnershipRecord
 
     def project(n: int, country: str, theme: str, cost: int, text: str, title: str,
                 lead: AuthorityMention) -> RawProject:
@@ -379,7 +379,7 @@ def test_geography_knows_the_field() -> None:
 
 
 def test_the_writer_keeps_the_works_within_the_money() -> None:
-    from ingest.phrasebank import DescriptionWriter
+    from ingest.synthetic.phrasebank import DescriptionWriter
 
     money = Costs.load()
     writer = DescriptionWriter(PhraseBank.load(), random.Random(5), Geography.load(), money)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search_api.vector_index import (
+from search_api.search.vector_index import (
     ExactIndex,
     HnswIndex,
     IndexMismatch,

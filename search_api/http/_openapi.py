@@ -1,0 +1,98 @@
+"""What the OpenAPI spec says routes answer: the one error shape and the media types of each
+route, so the spec lists every status code and content type the routes really return (issue 8;
+checked by schemathesis in ``tests/test_schemathesis.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+#: ``{"ok": false, "error": "...", "status": 400}``: every error, whatever the route
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Erreur",
+    "required": ["ok", "error", "status"],
+    "properties": {
+        "ok": {"type": "boolean", "enum": [False]},
+        "error": {"type": "string", "description": "Une phrase, en français d'abord."},
+        "status": {"type": "integer", "description": "Le code HTTP de la réponse."},
+    },
+}
+
+_REASONS = {
+    400: "Requête invalide (paramètre, format, syntaxe SPARQL, imbrication).",
+    403: "Refusé : mise à jour, ou SERVICE vers un point d'accès non autorisé.",
+    404: "Ressource inconnue.",
+    405: "Méthode non permise.",
+    413: "Corps de requête ou requête SPARQL trop long (réglages http_max_body_bytes, "
+         "sparql_max_query_bytes).",
+    414: "URL trop longue (réglage http_max_url_bytes) : envoyer la requête par POST.",
+    415: "Type de contenu du corps non pris en charge.",
+    503: "Limite de durée ou de mémoire atteinte, moteur indisponible ou graphe absent : "
+         "réessayer plus tard ou alléger la requête.",
+}
+
+#: errors any route may answer: the size limits of search_api/http/_limits.py and bad parameters
+COMMON_ERRORS = (400, 413, 414)
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for error ``codes``: the JSON error shape, or the HTML error page
+    for a client that asks for HTML."""
+    return {
+        code: {
+            "description": _REASONS[code],
+            "content": {
+                "application/json": {"schema": ERROR_SCHEMA},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        }
+        for code in codes
+    }
+
+
+def media_responses(media: Iterable[str], description: str) -> dict[int | str, dict[str, Any]]:
+    """A ``200`` entry listing the media types a route negotiates."""
+    return {200: {"description": description,
+                  "content": {m: {"schema": {"type": "string"}} for m in media}}}
+
+
+#: Routes defined in modules this one does not own (search, pages, dumps): what they answer,
+#: added to their OpenAPI entries by :func:`document_other_routes` so the spec is complete
+#: without touching them.  ``(path, media types of 200, error codes)``.
+_OTHER_ROUTES: tuple[tuple[str, tuple[str, ...], tuple[int, ...]], ...] = (
+    ("/api/search", ("application/json",), (503,)),
+    ("/api/search.csv", ("text/csv",), (503,)),
+    ("/api/search.sparql", ("application/sparql-query",), (503,)),
+    ("/api/projects/{project_id}/similar", ("application/json",), (404, 503)),
+    ("/api/pooling", ("application/json",), (503,)),
+    ("/", ("text/html",), (503,)),
+    ("/projets/{project_id}/comparables", ("text/html",), (404, 503)),
+    ("/mutualisation", ("text/html",), (503,)),
+    ("/dumps/cooplink.{fmt}.gz", ("application/gzip",), (404, 503)),
+)
+
+
+def document_other_routes(app: Any) -> None:
+    """Complete the spec entries of the routes of :data:`_OTHER_ROUTES` when ``app`` generates
+    its spec (FastAPI keeps included routers folded, so the generated spec is what is patched)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec: dict[str, Any] = generate()
+            for path, media, codes in _OTHER_ROUTES:
+                operation = spec.get("paths", {}).get(path, {}).get("get")
+                if operation is None:
+                    continue
+                responses = operation.setdefault("responses", {})
+                ok = responses.setdefault("200", {"description": "Réponse"})
+                ok["content"] = {**ok.get("content", {}),
+                                 **{m: {"schema": {"type": "string"}} for m in media
+                                    if m not in ok.get("content", {})}}
+                for code, entry in error_responses(*codes).items():
+                    responses.setdefault(str(code), entry)
+            app.openapi_schema = spec
+        return dict(app.openapi_schema)
+
+    app.openapi = openapi

@@ -1,0 +1,414 @@
+"""The staff pages: search (``/``), comparable cooperations (``/projets/{id}/comparables``) and
+pooling (``/mutualisation``).
+
+Each page calls the very function its JSON route calls (:mod:`search_api.http.search_routes`) and
+renders the returned dict with Jinja2 — HTML and JSON from the same function, datasette style.
+This module only adds what a page needs around that data: labels in the page's language,
+highlighted matches, and the links (paging, facets, CSV, SPARQL) that keep the same parameters.
+Errors are :class:`graph.errors.CooplinkError`, rendered by the application's one handler.
+"""
+
+from __future__ import annotations
+
+import math
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from graph.namespaces import CL, THEME
+from search_api.http import i18n
+from search_api.http._entity_view import LinkMapper
+from search_api.http.search_routes import (
+    Values,
+    pooling_data,
+    search_data,
+    similar_data,
+    sparql_data,
+)
+from search_api.knowledge_base import KnowledgeBase
+from search_api.search.pooling import MAX_GROUP
+
+FACET_FIELDS = ("country", "theme", "authority_type", "region")
+#: Facet values shown before « voir les autres » (selected values are always shown).
+FACET_VISIBLE = 8
+DEFAULT_LIMIT = 20
+SIMILAR_LIMIT = 10
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+_ENGLISH_LABELS = f"""
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?field ?value (SAMPLE(?l) AS ?label) WHERE {{
+  {{ ?s skos:inScheme <{THEME.rstrip('/')}> ; skos:notation ?value ; skos:prefLabel ?l .
+     BIND("theme" AS ?field) }}
+  UNION
+  {{ ?s a <{CL}Pays> ; <{CL}codeIso2> ?value ; skos:prefLabel ?l . BIND("country" AS ?field) }}
+  FILTER(langMatches(lang(?l), "en"))
+}} GROUP BY ?field ?value
+"""
+
+
+def url(path: str, params: Mapping[str, Any]) -> str:
+    """``path?query`` with repeated keys for lists; empty values are left out."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        items = value if isinstance(value, list | tuple) else [value]
+        pairs.extend((key, str(v)) for v in items if v is not None and str(v) != "")
+    return f"{path}?{urllib.parse.urlencode(pairs)}" if pairs else path
+
+
+def similar_path(project_id: str) -> str:
+    """The comparable-cooperations page of a project."""
+    return f"/projets/{urllib.parse.quote(project_id, safe='')}/comparables"
+
+
+def highlight(text: str, spans: Iterable[tuple[int, int]]) -> Markup:
+    """``text`` HTML-escaped, with each span wrapped in ``<mark>``."""
+    out: list[str] = []
+    last = 0
+    for start, end in sorted(spans):
+        if start < last:  # overlapping spans: the first one wins
+            continue
+        out.append(str(escape(text[last:start])))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        last = end
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
+
+
+def page_links(total: int, limit: int, offset: int, link: Any) -> dict[str, Any]:
+    """Previous/next and a window of page numbers; ``link(offset)`` builds each URL."""
+    pages = max(1, math.ceil(total / limit))
+    current = min(offset // limit, pages - 1)
+    shown = sorted({0, pages - 1, *range(max(0, current - 2), min(pages, current + 3))})
+    numbers: list[dict[str, Any]] = []
+    for i, page in enumerate(shown):
+        if i and page - shown[i - 1] > 1:
+            numbers.append({"gap": True})
+        numbers.append({"n": page + 1, "href": link(page * limit), "current": page == current})
+    return {
+        "pages": pages,
+        "current": current + 1,
+        "previous": link(max(0, offset - limit)) if offset > 0 else None,
+        "next": link(offset + limit) if offset + limit < total else None,
+        "numbers": numbers if pages > 1 else [],
+    }
+
+
+class PageContext:
+    """What every page of one request shares: language, labels and the entity links."""
+
+    def __init__(self, request: Request, kb: KnowledgeBase, english: Mapping[str, Any],
+                 health: dict[str, Any]) -> None:
+        self.request = request
+        self.health = health
+        self.asked = request.query_params.get("lang")
+        self.lang = i18n.choose_language(self.asked, request.cookies.get(i18n.COOKIE))
+        self.t = i18n.Translator(self.lang)
+        self.kb = kb
+        self.service = kb.search_service()
+        self.labels = i18n.Labels(self.service.index.vocab, english, self.lang)
+        self.links = LinkMapper(kb.minter.base)
+
+    def href(self, uri: str) -> str:
+        """Entity pages are served by this app under the URI's path: a link stays on this
+        server even though the URI itself is under the stable base (w3id.org)."""
+        return self.links.local(uri)
+
+    def toggle(self) -> str:
+        """This page in the other language."""
+        params = [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
+        params.append(("lang", self.t("lang.other_code")))
+        return f"{self.request.url.path}?{urllib.parse.urlencode(params)}"
+
+    def place_label(self, place: Mapping[str, Any]) -> str:
+        """« Pays : Tunisie » — a place the query names, for its chip."""
+        kind = self.t(f"place.{place['kind']}")
+        label = place["label"]
+        if place["kind"] == "country" and place["countries"]:
+            label = self.labels.country(place["countries"][0])
+        return f"{kind} : {label}" if self.lang == "fr" else f"{kind}: {label}"
+
+    def card(self, result: Mapping[str, Any], query: str = "",
+             understood: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A result of the API with display labels, highlighted matches and its links."""
+        service, labels = self.service, self.labels
+        years = result["start_year"]
+        if years is None:
+            span = self.t("card.unknown_years")
+        elif result["end_year"] is None:
+            span = self.t("card.since", start=years)
+        else:
+            span = f"{years} – {result['end_year']}" if result["end_year"] != years else str(years)
+        title, text = result["title"], result.get("snippet", "")
+        return {
+            **result,
+            "title_html": highlight(title, service.highlight(query, title) if query else []),
+            "snippet_html": highlight(text, service.highlight(query, text) if query else []),
+            "href": self.href(result["uri"]),
+            "country_labels": [labels.country(c) for c in result["countries"]],
+            "theme_labels": [labels.theme(s) for s in result["themes"]],
+            "authorities": [{**a, "href": self.href(a["uri"]),
+                             "type_label": labels.authority_type(a["type"])}
+                            for a in result["french_authorities"]],
+            "partner_list": [{**p, "href": self.href(p["uri"]),
+                              "country_label": labels.country(p["country"]) if p["country"] else ""}
+                             for p in result["partners"]],
+            "years": span,
+            "similar_href": similar_path(result["id"]),
+            # The theme the query matched and the place it names (issue 9), not merely the
+            # project's first ones.
+            "pooling_href": url("/mutualisation", {
+                "country": _place_country(result["countries"], understood),
+                "theme": [result.get("matched_theme") or result["themes"][0]]
+                if result["themes"] else []}),
+        }
+
+    def why(self, reason: Mapping[str, Any]) -> str:
+        """One reason of a comparison, in the page's language (the API writes French)."""
+        kind = reason.get("kind", "")
+        if self.lang == "fr" or f"why.{kind}" not in i18n.STRINGS:
+            return str(reason.get("text", ""))
+        if kind == "semantic":
+            return f"{self.t('why.semantic')}: {reason.get('value', 0):.2f}"
+        values = [str(v) for v in reason.get("values", [])]
+        if kind == "themes":
+            values = [self.labels.theme(v) for v in values]
+        elif kind in ("country", "neighbour", "region"):
+            values = [self.labels.country(v) for v in values]
+        return f"{self.t(f'why.{kind}')}: {', '.join(values)}"
+
+
+def _place_country(countries: Sequence[str],
+                   understood: Mapping[str, Any] | None) -> list[str]:
+    """The project's country the query named, else its first one."""
+    named = [c for p in (understood or {}).get("places", []) for c in p.get("countries", [])]
+    chosen = [c for c in countries if c in named]
+    return (chosen or list(countries))[:1]
+
+
+def group_title(ctx: PageContext, group: Mapping[str, Any]) -> str:
+    """A pooling group's title in the page's language (the API writes it in French)."""
+    kind, shared = group.get("kind", ""), group.get("shared") or {}
+    if kind == "partner":
+        title = ctx.t("pooling.kind.partner", value=shared["partner"]["name"])
+    elif kind == "province":
+        title = ctx.t("pooling.kind.province", value=shared["province"]["name"])
+    elif kind == "subtopic":
+        title = ctx.t("pooling.kind.subtopic", value=", ".join(shared.get("terms", [])))
+    elif kind == "similar":
+        title = ctx.t("pooling.kind.similar")
+    else:  # a group of an older shape: its French title, or its authorities
+        return str(group.get("title") or " · ".join(group.get("authorities", [])))
+    if part := group.get("part"):
+        title += f" ({ctx.t('pooling.part', n=part[0], of=part[1])})"
+    return title
+
+
+def contact_view(ctx: PageContext, contact: Mapping[str, Any]) -> dict[str, Any]:
+    """An authority of the pooling view with its link and formatted networks, years, amounts."""
+    amount, cofinancing = contact.get("amount"), contact.get("cofinancing")
+    return {
+        **contact,
+        "href": ctx.href(contact["uri"]),
+        "type_label": ctx.labels.authority_type(contact["type"]),
+        "network_labels": [n["label"] for n in contact.get("networks", [])],
+        "years_text": i18n.format_years(contact.get("years", [])),
+        "amount_text": ctx.t.euros(amount) if amount is not None else "",
+        "cofinancing_text": ctx.t.euros(cofinancing) if cofinancing is not None else "",
+    }
+
+
+def facet_groups(ctx: PageContext, facets: Mapping[str, Sequence[Mapping[str, Any]]],
+                 chosen: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+    """Each filter's values with counts, selected ones first, the tail folded away."""
+    groups = []
+    for field in FACET_FIELDS:
+        selected = set(chosen.get(field, ()))
+        entries = [{**e, "label": ctx.labels.label(field, str(e["value"])),
+                    "selected": e["value"] in selected, "id": f"f-{field}-{e['value']}"}
+                   for e in facets.get(field, [])]
+        first = [e for e in entries if e["selected"]]
+        rest = [e for e in entries if not e["selected"]]
+        room = max(0, FACET_VISIBLE - len(first))
+        groups.append({"field": field, "legend": ctx.t(f"facet.{field}"),
+                       "visible": first + rest[:room], "more": rest[room:],
+                       "active": bool(selected)})
+    return groups
+
+
+def _raw_filters(country: list[str] | None, theme: list[str] | None,
+                 authority_type: list[str] | None, region: list[str] | None,
+                 start_year_min: str | None, start_year_max: str | None) -> dict[str, Any]:
+    return {"country": country, "theme": theme, "authority_type": authority_type,
+            "region": region, "start_year_min": start_year_min,
+            "start_year_max": start_year_max}
+
+
+def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
+    """The HTML pages over ``kb``; installs the ``t()`` translation global in ``templates``."""
+    router = APIRouter(include_in_schema=False)
+    i18n.install(templates.env)
+    english: dict[str, Any] = {"generation": None, "labels": {}}  # per-router cache, not global
+
+    def english_labels(generation: str | None) -> Mapping[str, Mapping[str, str]]:
+        """The graph's English labels of themes and countries, read once per generation."""
+        if english["generation"] != generation:
+            labels: dict[str, dict[str, str]] = {"theme": {}, "country": {}}
+            for row in kb.query(_ENGLISH_LABELS).rows():
+                labels[str(row["field"])][str(row["value"])] = str(row["label"])
+            english.update(generation=generation, labels=labels)
+        result: Mapping[str, Mapping[str, str]] = english["labels"]
+        return result
+
+    def begin(request: Request) -> PageContext | Response:
+        """The page's context, or the home page of a data dir without a graph yet."""
+        health = kb.health()
+        if health["status"] != "ok":
+            lang = i18n.choose_language(request.query_params.get("lang"),
+                                        request.cookies.get(i18n.COOKIE))
+            return templates.TemplateResponse(request, "home.html",
+                                              {"lang": lang, "health": health})
+        return PageContext(request, kb, english_labels(health.get("generation")), health)
+
+    def render(ctx: PageContext, template: str, context: dict[str, Any]) -> Response:
+        response = templates.TemplateResponse(ctx.request, template, {
+            "lang": ctx.lang, "toggle": ctx.toggle(), "health": ctx.health,
+            "synthetic": ctx.health.get("synthetic_projects", 0),
+            # a quick tier is served while the full index is computed (docs/search.md)
+            "tier": ctx.kb.search_tier(),
+            "number": ctx.t.number, **context,
+        })
+        if ctx.asked in i18n.LANGUAGES:  # remember an explicit choice
+            response.set_cookie(i18n.COOKIE, ctx.lang, max_age=COOKIE_MAX_AGE, samesite="lax")
+        return response
+
+    @router.get("/", response_class=HTMLResponse)
+    def search_page(request: Request, q: str = "", country: Values = None, theme: Values = None,
+                    authority_type: Values = None, region: Values = None,
+                    start_year_min: str | None = None, start_year_max: str | None = None,
+                    limit: str | None = None, offset: str | None = None,
+                    places: str | None = None) -> Response:
+        """Page de recherche : même fonction et mêmes paramètres que /api/search."""
+        ctx = begin(request)
+        if isinstance(ctx, Response):
+            return ctx
+        raw = _raw_filters(country, theme, authority_type, region, start_year_min, start_year_max)
+        data = search_data(kb, q, limit=limit, offset=offset, places=places, **raw)
+        filters = ctx.service.filters(**raw)
+        query = data["query"]
+        page_size = int(limit) if limit and limit.strip() else DEFAULT_LIMIT
+        start = int(offset) if offset and offset.strip() else 0
+        ignored = data["understood"]["places_ignored"]
+        params: dict[str, Any] = {"q": query, **filters.as_params(),
+                                  "places": "off" if ignored else None}
+        keep: dict[str, Any] = {**params,
+                                "limit": page_size if page_size != DEFAULT_LIMIT else None}
+        chips = [{**place, "label_text": ctx.place_label(place),
+                  "remove_href": url("/", {**keep, "places": "off"}),
+                  "filter_href": url("/", {**keep, **{k: sorted({*params.get(k, []), *v})
+                                                      for k, v in place["filter"].items()}}),
+                  } for place in data["understood"]["places"]]
+        return render(ctx, "search.html", {
+            "data": data,
+            "q": query,
+            "cards": [ctx.card(r, query, data["understood"]) for r in data["results"]],
+            "chips": chips,
+            "places_ignored": ignored,
+            "places_href": url("/", {**keep, "places": None}),
+            "facets": facet_groups(ctx, data["facets"], filters.values()),
+            "years": data["facets"].get("start_year", []),
+            "filters": filters,
+            "active": not filters.is_empty(),
+            "limit": page_size,
+            "keep_limit": page_size != DEFAULT_LIMIT,
+            "first": start + 1,
+            "last": start + len(data["results"]),
+            "paging": page_links(data["total"], page_size, start,
+                                 lambda o: url("/", {**keep, "offset": o or None})),
+            "csv_href": url("/api/search.csv", params),
+            "json_href": url("/api/search", {**keep, "offset": start or None}),
+            "sparql_href": url("/sparql", {"query": sparql_data(kb, query, places, **raw)}),
+            "clear_href": url("/", {"q": query}),
+        })
+
+    @router.get("/projets/{project_id}/comparables", response_class=HTMLResponse)
+    def similar_page(request: Request, project_id: str, limit: str | None = None) -> Response:
+        """Coopérations comparables : même fonction que /api/projects/{id}/similar."""
+        ctx = begin(request)
+        if isinstance(ctx, Response):
+            return ctx
+        data = similar_data(kb, project_id, limit or str(SIMILAR_LIMIT))
+        doc = ctx.service.document(project_id)
+        source = ctx.card({
+            "id": doc.id, "uri": doc.uri, "title": doc.title, "score": None,
+            "snippet": doc.description, "countries": list(doc.countries),
+            "themes": list(doc.themes), "start_year": doc.start_year, "end_year": doc.end_year,
+            "french_authorities": data["project"]["french_authorities"],
+            "partners": [{"name": p.name, "uri": p.uri, "country": p.country}
+                         for p in doc.partners],
+        })
+        cards = []
+        for result in data["results"]:
+            card = ctx.card({**result, "snippet": ""})
+            card["reasons"] = [ctx.why(r) for r in result["why"]]
+            cards.append(card)
+        return render(ctx, "similar.html", {
+            "data": data, "source": source, "cards": cards,
+            "json_href": url(f"/api/projects/{urllib.parse.quote(project_id, safe='')}/similar",
+                             {"limit": limit}),
+        })
+
+    @router.get("/mutualisation", response_class=HTMLResponse)
+    def pooling_page(request: Request, country: Values = None,
+                     theme: Values = None) -> Response:
+        """Mutualisation : même fonction que /api/pooling, avec le choix du pays et du thème."""
+        ctx = begin(request)
+        if isinstance(ctx, Response):
+            return ctx
+        filters = ctx.service.filters(country=country, theme=theme)
+        data = pooling_data(kb, country, theme) if filters.country or filters.theme else None
+        vocab = ctx.service.index.vocab
+
+        def options(field: str, chosen: Sequence[str]) -> list[dict[str, Any]]:
+            entries = [{"value": v, "label": ctx.labels.label(field, v), "selected": v in chosen}
+                       for v in vocab[field]]
+            return sorted(entries, key=lambda e: e["label"].casefold())
+
+        def project(project_id: str) -> dict[str, Any]:
+            doc = ctx.service.document(project_id)
+            return {"id": doc.id, "title": doc.title, "href": ctx.href(doc.uri),
+                    "similar_href": similar_path(doc.id),
+                    "authorities": ", ".join(a.name for a in doc.authorities)}
+
+        scope = filters.as_params()
+        view: dict[str, Any] | None = None
+        if data is not None:
+            view = {
+                "total": data.get("total", 0),
+                "authorities": [{**contact_view(ctx, a),
+                                 "project_list": [project(p) for p in a["projects"]]}
+                                for a in data["authorities"]],
+                "clusters": [{**c, "heading": group_title(ctx, c),
+                              "contact_list": [contact_view(ctx, a) for a in c["contacts"]],
+                              "project_list": [project(p) for p in c["projects"]],
+                              "csv_href": url("/api/pooling.csv", {**scope, "group": c["id"]})}
+                             for c in data["clusters"]],
+            }
+        return render(ctx, "pooling.html", {
+            "data": data, "view": view,
+            "countries": options("country", filters.country),
+            "themes": options("theme", filters.theme),
+            "scope": ", ".join([*(ctx.labels.country(c) for c in filters.country),
+                                *(ctx.labels.theme(s) for s in filters.theme)]),
+            "search_href": url("/", scope),
+            "json_href": url("/api/pooling", scope),
+            "csv_href": url("/api/pooling.csv", scope),
+            "max_group": MAX_GROUP,
+        })
+
+    return router
