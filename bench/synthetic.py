@@ -58,7 +58,7 @@ def main() -> None:
     result: dict[str, object] = {"projects": len(corpus.projects), "quads": len(batch.quads),
                                  **{k: round(v, 2) for k, v in timings.items()}}
     try:
-        from ingest.synthetic.plausibility import violations
+        from ingest.synthetic.audit import violations
     except ImportError:  # an older generator, measured before the rules existed
         pass
     else:

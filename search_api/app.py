@@ -26,6 +26,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from graph.errors import CooplinkError
 from search_api.http._limits import RequestLimits, uvicorn_options
 from search_api.http._openapi import COMMON_ERRORS, document_other_routes, error_responses
+from search_api.http.dumps import dumps_router
+from search_api.http.linked_data import linked_data_router
+from search_api.http.pages import pages_router  # issue 4: staff search pages
+from search_api.http.search_routes import search_router  # issue 4: search API
+from search_api.http.sparql import make_runner, sparql_router
+from search_api.http.void import void_router
 from search_api.knowledge_base import KnowledgeBase
 from search_api.settings import Settings
 
@@ -48,13 +54,6 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 def create_app(kb: KnowledgeBase) -> FastAPI:
-    from search_api.http.dumps import dumps_router
-    from search_api.http.linked_data import linked_data_router
-    from search_api.http.pages import pages_router  # issue 4: staff search pages
-    from search_api.http.search_routes import search_router  # issue 4: search API
-    from search_api.http.sparql import make_runner, sparql_router
-    from search_api.http.void import void_router
-
     runner = make_runner(kb)  # SPARQL worker processes
 
     @asynccontextmanager

@@ -10,16 +10,27 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated
+from types import TracebackType
+from typing import Annotated, TypeVar
 
 import typer
+import uvicorn
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.progress import Progress as RichBar
 from rich.table import Table
 
 from graph.errors import CooplinkError, storage_error
-from graph.progress import RichProgress
 from ingest.records import count_kinds, summary_sentence
+from search_api.app import create_app, server_options
 from search_api.knowledge_base import IngestOutcome, KnowledgeBase
 from search_api.settings import Settings, settings_markdown
 
@@ -39,6 +50,48 @@ DataDirOpt = Annotated[
     typer.Option("--data-dir", help="Dossier des données (défaut : $COOPLINK_DATA_DIR ou ./var)."),
 ]
 FORMATS = ("csv", "tsv", "json", "xml", "ttl", "nt", "jsonld", "rdfxml")
+T = TypeVar("T")
+
+
+class RichProgress:
+    """A rich progress bar on stderr; use as a context manager."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self._bar = RichBar(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+
+    def __enter__(self) -> RichProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._bar.stop()
+
+    def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+        if total is None and hasattr(items, "__len__"):
+            total = len(items)  # type: ignore[arg-type]
+        task = self._bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            self._bar.advance(task)
+        self._bar.update(task, completed=total if total is not None else 0)
+
+    def step(self, description: str) -> None:
+        task = self._bar.add_task(description, total=1)
+        self._bar.update(task, completed=1)
 
 
 def _kb(data_dir: Path | None, **overrides: object) -> KnowledgeBase:
@@ -281,10 +334,6 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
 ) -> None:
     """Servir l'API et les pages sur http://HOST:PORT."""
-    import uvicorn
-
-    from search_api.app import create_app, server_options
-
     kb = _kb(data_dir, host=host, port=port)
     upgrade = _start_upgrade(kb)
     try:

@@ -25,9 +25,9 @@ import pyoxigraph as ox
 from graph.datadir import DataDir, Generation
 from graph.dumps import write_generation_dumps
 from graph.errors import CooplinkError, NoStore, StorageError, os_cause, storage_error
-from graph.namespaces import CL, UriMinter
+from graph.namespaces import CL, UriMinter, slugify
 from graph.progress import NullProgress, Progress
-from graph.store import OxigraphStore, QueryOutcome
+from graph.store import CustomFunction, OxigraphStore, QueryOutcome
 from ingest.errors import UnreadableInput
 from ingest.pipeline import (
     ContextLookup,
@@ -38,8 +38,27 @@ from ingest.pipeline import (
     index_lookup,
 )
 from ingest.reference import ReferenceData
+from ingest.reference_graph import reference_quads
 from ingest.resolver import Resolver
+from ingest.synthetic.default_dataset import synthetic_batch
+from ingest.synthetic.generator import generate
 from ingest.validation import Shapes, ontology_path
+from search_api.search._place_data import PlaceForm
+from search_api.search.encoder import Encoder, load_encoder
+from search_api.search.places import builtin_forms
+from search_api.search.ranking import FusionWeights
+from search_api.search.search_index import SearchIndex, build_search_index, cache_root
+from search_api.search.service import SearchService, limit_threads
+from search_api.search.sparql_functions import (
+    SIMILARITY,
+    ProjectVectors,
+    calls_search,
+    calls_similarity,
+    embed_texts,
+    search_functions,
+    search_keys,
+    similarity_function,
+)
 from search_api.settings import Settings
 
 ONTOLOGY_FILES = ("cooplink.ttl",)
@@ -101,14 +120,14 @@ class KnowledgeBase:
         self._shapes_cache: Shapes | None = None
         self._store: OxigraphStore | None = None
         self._store_generation: str | None = None
-        self._encoders: dict[tuple[str, int], Any] = {}
-        self._search: Any = None  # search_api.search.service.SearchService of _search_key
+        self._encoders: dict[tuple[str, int], Encoder] = {}
+        self._search: SearchService | None = None  # the service of _search_key
         self._search_key: tuple[str, str] | None = None  # (generation, search folder)
         self._reloading: tuple[str, str] | None = None
         self._lock = threading.Lock()  # guards the fields above and the encoders
         self._load_lock = threading.Lock()  # one search index load at a time
         self._encoder_lock = threading.Lock()  # one model load at a time
-        self._place_forms: tuple[Any, ...] | None = None  # the built-in gazetteer, read once
+        self._place_forms: tuple[PlaceForm, ...] | None = None  # the built-in gazetteer, read once
         #: False until ``warm`` has loaded the model and indexes (``/healthz``: "starting").
         self.ready = False
 
@@ -128,8 +147,6 @@ class KnowledgeBase:
     def _reference_quads(self) -> list[ox.Quad]:
         # Made once per KnowledgeBase: both the reference graph and the SHACL context need it.
         if self._ref_quads is None:
-            from ingest.reference_graph import reference_quads
-
             graph = ox.NamedNode(self.minter.graph("reference"))
             self._ref_quads = list(reference_quads(self.reference, graph))
         return self._ref_quads
@@ -185,25 +202,21 @@ class KnowledgeBase:
             self._store_generation = gen.id
         return self._store
 
-    def query(self, sparql: str, **kwargs: Any) -> QueryOutcome:
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        custom_functions: dict[str, CustomFunction] | None = None,
+    ) -> QueryOutcome:
         """Run SPARQL in-process (CLI, pages); ``cl:similarity`` works here as at /sparql."""
-        from search_api.search.sparql_functions import calls_search, calls_similarity
+        if custom_functions is None and (calls_similarity(sparql) or calls_search(sparql)):
+            custom_functions = self._similarity_functions(sparql)
+        return self.store().query(sparql, default_graphs=default_graphs,
+                                  named_graphs=named_graphs, custom_functions=custom_functions)
 
-        if (calls_similarity(sparql) or calls_search(sparql)) and "custom_functions" not in kwargs:
-            kwargs["custom_functions"] = self._similarity_functions(sparql)
-        return self.store().query(sparql, **kwargs)
-
-    def _similarity_functions(self, sparql: str) -> dict[str, Any]:
-        from search_api.search.sparql_functions import (
-            SIMILARITY,
-            ProjectVectors,
-            calls_search,
-            embed_texts,
-            search_functions,
-            search_keys,
-            similarity_function,
-        )
-
+    def _similarity_functions(self, sparql: str) -> dict[str, CustomFunction]:
         gen = self.datadir.require_current()
         projects = ProjectVectors.load(gen.search_path)
         texts = embed_texts(sparql, self.encoder()) if projects is not None else {}
@@ -320,9 +333,6 @@ class KnowledgeBase:
 
         ``quick`` indexes it for search with the first of ``search_staged_encoders`` (seconds
         instead of minutes); :meth:`upgrade_search` computes the full-quality index later."""
-        from ingest.synthetic.default_dataset import synthetic_batch
-        from ingest.synthetic.generator import generate
-
         progress = progress or NullProgress()
         n = self.settings.projects if projects is None else projects
         s = self.settings.seed if seed is None else seed
@@ -446,13 +456,10 @@ class KnowledgeBase:
     # and swaps each in atomically (``Generation.publish_search``) while the server keeps
     # serving the previous one.
     def encoder(self, *, for_build: bool = False, spec: str | None = None,
-                threads: int | None = None) -> Any:
-        """A text encoder (``search_api.search.encoder.Encoder``): ``spec``'s, or the build one, or
+                threads: int | None = None) -> Encoder:
+        """A text encoder: ``spec``'s, or the build one, or
         (default) the query encoder of the served search tier, with ``search_threads``
         (``search_build_threads`` for a build, or ``threads``)."""
-        from search_api.search.encoder import load_encoder
-        from search_api.search.search_index import cache_root
-
         s = self.settings
         if spec is None:
             spec = s.search_encoder if for_build else self._query_spec()
@@ -504,9 +511,6 @@ class KnowledgeBase:
         folder: Path | None = None,
         threads: int | None = None,
     ) -> dict[str, Any]:
-        from search_api.search.search_index import SearchIndex, build_search_index
-        from search_api.search.sparql_functions import ProjectVectors
-
         spec = spec or self.settings.search_encoder
         previous_dir = previous.search_path if previous is not None else None
         encoder = self.encoder(for_build=True, spec=spec, threads=threads)
@@ -540,8 +544,6 @@ class KnowledgeBase:
                 gen = self.datadir.current()
                 if gen is None:
                     break
-                from graph.namespaces import slugify
-
                 folder = gen.path / f"search-{slugify(spec, max_length=60)}"
                 shutil.rmtree(folder, ignore_errors=True)
                 store = OxigraphStore(gen.store_path, read_only=True)
@@ -558,7 +560,7 @@ class KnowledgeBase:
                 done.append(spec)
         return done
 
-    def search_service(self) -> Any:
+    def search_service(self) -> SearchService:
         """The ``SearchService`` of the served generation and search tier.
 
         A new generation (build, ingest) is loaded at once; a better tier of the same
@@ -581,11 +583,7 @@ class KnowledgeBase:
                 self._search, self._search_key = service, key
             return service
 
-    def _load_search(self, gen: Generation) -> Any:
-        from search_api.search.ranking import FusionWeights
-        from search_api.search.search_index import SearchIndex
-        from search_api.search.service import SearchService, limit_threads
-
+    def _load_search(self, gen: Generation) -> SearchService:
         s = self.settings
         limit_threads(s.search_threads)
         index = SearchIndex.load(gen.search_path, self.encoder())
@@ -597,8 +595,6 @@ class KnowledgeBase:
             place_boost=s.search_place_boost,
         )
         if self._place_forms is None:
-            from search_api.search.places import builtin_forms
-
             self._place_forms = builtin_forms()
         return SearchService(index, weights, self._place_forms)
 

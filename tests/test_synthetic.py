@@ -18,10 +18,11 @@ from ingest.records import ROLES
 from ingest.reference import Country, FrenchAuthority, Institution, ReferenceData, Theme
 from ingest.resolver import Resolver
 from ingest.synthetic._gazetteer import Gazetteer
+from ingest.synthetic.audit import gazetteer_names, violations
 from ingest.synthetic.generator import N_COUNTRIES, SyntheticCorpus, generate, partner_countries
 from ingest.synthetic.names import PlaceBank, PlaceNamer, partner_identity, tidy_french
 from ingest.synthetic.phrasebank import PARTS, PhraseBank
-from ingest.synthetic.plausibility import Costs, Geography, gazetteer_names, violations
+from ingest.synthetic.plausibility import Costs, Geography
 
 RICH_THEMES = ("eau-assainissement", "sante", "education-formation",
                "agriculture-securite-alimentaire", "gouvernance-locale", "etat-civil", "dechets",

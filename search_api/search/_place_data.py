@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.reference import REFERENCE_DIR, load_countries
 from search_api.search._place_text import fold, key_variants
 
 DATA_DIR = Path(__file__).parent / "data" / "places"
@@ -188,9 +189,7 @@ def _usable(name: str) -> bool:
 
 def country_forms() -> Iterator[PlaceForm]:
     """Countries: reference names (fr/en and aliases), Spanish names, the hand-written table."""
-    import pycountry
-
-    from ingest.reference import load_countries
+    import pycountry  # its ISO tables cost ~0.1 s: read when the forms are built, once
 
     countries = load_countries()
     spanish = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["es"]).gettext
@@ -265,8 +264,6 @@ def world_regions() -> dict[str, dict[str, Any]]:
 
 
 def _reference_rows(name: str) -> list[dict[str, str]]:
-    from ingest.reference import REFERENCE_DIR
-
     with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 

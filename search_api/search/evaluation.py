@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from search_api.search import ranking
-from search_api.search.documents import ProjectDoc
+from search_api.search.documents import ProjectDoc, split_sentences
 from search_api.search.encoder import Encoder
+from search_api.search.keyword_index import fold
 from search_api.search.search_index import SearchIndex, write_search_index
 from search_api.search.service import SearchService
 
@@ -163,9 +164,6 @@ def corpus_queries(service: SearchService, seed: int = 0,
       with that partner and theme (known item, MRR@10);
     * ``sentence`` — the longest sentence of a project's description, copied, relevant: every
       project containing it verbatim (known item, MRR@10)."""
-    from search_api.search.documents import split_sentences
-    from search_api.search.keyword_index import fold
-
     docs = service.index.docs
     rng = np.random.default_rng(seed)
     labels = service.index.vocab["theme"]
