@@ -116,8 +116,10 @@ def test_a_failure_writing_dumps_fails_the_build_and_keeps_the_graph_served(
         raise OSError(28, "plus de place sur le disque")
 
     monkeypatch.setattr("search_api.knowledge_base.write_generation_dumps", disk_full)
-    with pytest.raises(OSError, match="plus de place"):
-        kb.ingest([SAMPLE], replace=True)
+    # the outcome says why in French (exit code 3 in the CLI), nothing is published (issue 8)
+    outcome = kb.ingest([SAMPLE], replace=True)
+    assert outcome.generation is None
+    assert outcome.write_error is not None and "disque plein" in outcome.write_error
     assert kb.datadir.require_current() == served
     assert set(kb.datadir.generations_dir.iterdir()) == folders
     assert dump_path(served.path, "nt").exists()
