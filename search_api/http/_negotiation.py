@@ -1,8 +1,13 @@
 """Content negotiation shared by the SPARQL endpoint, linked-data pages, VoID and the service
-description: media types of every format, ``Accept`` parsing with q-values (RFC 9110 §12.5.1),
-and the ``format=`` override (a short name or a media type)."""
+description: media types of every format, the choice among them by ``Accept`` q-values (RFC 9110
+§12.5.1, parsed by ``python-mimeparse``), and the ``format=`` override (a short name or a media
+type)."""
 
 from __future__ import annotations
+
+import contextlib
+
+import mimeparse
 
 from graph.errors import BadRequest
 
@@ -45,55 +50,30 @@ _FORMAT_ALIASES = {"turtle": "ttl", "ntriples": "nt", "n-triples": "nt", "json-l
 HTML = "html"
 
 
-def parse_accept(header: str | None) -> list[tuple[str, float]]:
-    """``Accept`` as ``(media range, q)`` pairs, in header order; malformed parts are skipped."""
-    out: list[tuple[str, float]] = []
-    for part in (header or "").split(","):
-        fields = [f.strip() for f in part.split(";")]
-        media = fields[0].lower()
-        if "/" not in media:
-            continue
-        q = 1.0
-        for param in fields[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = min(max(float(value), 0.0), 1.0)
-                except ValueError:
-                    q = 0.0
-        out.append((media, q))
-    return out
-
-
-def _quality(media: str, ranges: list[tuple[str, float]]) -> float:
-    """q of ``media`` under the most specific matching range (exact > type/* > */*)."""
-    kind = media.split("/", 1)[0]
-    best: tuple[int, float] = (-1, 0.0)
-    for rng, q in ranges:
-        if rng == media:
-            specificity = 2
-        elif rng == f"{kind}/*":
-            specificity = 1
-        elif rng == "*/*":
-            specificity = 0
-        else:
-            continue
-        if specificity > best[0]:
-            best = (specificity, q)
-    return best[1]
+def _media_ranges(header: str | None) -> list[tuple[str, str, dict[str, str]]]:
+    """``Accept`` parsed by ``mimeparse``, one range at a time so that a malformed part is
+    skipped instead of failing the request (a client's typo must not cost a 500)."""
+    ranges = []
+    for part in (header or "").lower().split(","):
+        if part.strip():
+            with contextlib.suppress(mimeparse.MimeTypeParseException):
+                ranges.append(mimeparse.parse_media_range(part))
+    return ranges
 
 
 def negotiate(accept: str | None, offers: list[tuple[str, str]]) -> str | None:
     """The format whose media type the client prefers among ``offers`` (``(media, format)``
     pairs in the server's order of preference); ``None`` when none is acceptable.  An absent
     or empty ``Accept`` takes the first offer."""
-    ranges = parse_accept(accept)
+    ranges = _media_ranges(accept)
     if not ranges:
         return offers[0][1] if offers else None
     best_fmt: str | None = None
     best_q = 0.0
+    # Not ``mimeparse.best_match``: on a tie it prefers the more specific range, then the last
+    # offer; here the server's order decides ties, as it always has.
     for media, fmt in offers:
-        q = _quality(media, ranges)
+        q = float(mimeparse.quality_parsed(media, ranges))  # q of the most specific range
         if q > best_q:
             best_q, best_fmt = q, fmt
     return best_fmt
