@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(or $(COOPLINK_DATA_DIR),var)
 
-.PHONY: run test install build lint typecheck bench clean browser
+.PHONY: run test install build lint typecheck bench clean browser messages
 
 # -qq: a newcomer reads errors, not pages of resolver and build-backend notices.
 $(STAMP): pyproject.toml
@@ -39,6 +39,11 @@ browser:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ingest graph search_api tests bench scripts
 	$(VENV)/bin/mypy
+
+# The page strings: compile the edited .po catalogs; the .mo files are committed, so a clean
+# clone serves and tests offline without this step (tests/test_i18n.py checks they match).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel compile -d search_api/http/locale -D messages --statistics
 
 bench: $(STAMP)
 	$(PY) bench/build.py

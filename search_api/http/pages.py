@@ -171,7 +171,7 @@ class PageContext:
     def why(self, reason: Mapping[str, Any]) -> str:
         """One reason of a comparison, in the page's language (the API writes French)."""
         kind = reason.get("kind", "")
-        if self.lang == "fr" or f"why.{kind}" not in i18n.STRINGS:
+        if self.lang == "fr" or not self.t.knows(f"why.{kind}"):
             return str(reason.get("text", ""))
         if kind == "semantic":
             return f"{self.t('why.semantic')}: {reason.get('value', 0):.2f}"
@@ -250,7 +250,7 @@ def _raw_filters(country: list[str] | None, theme: list[str] | None,
 
 
 def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
-    """The HTML pages over ``kb``; installs the ``t()`` translation global in ``templates``."""
+    """The HTML pages over ``kb``; installs ``_()`` and ``number()`` in ``templates``."""
     router = APIRouter(include_in_schema=False)
     i18n.install(templates.env)
     english: dict[str, Any] = {"generation": None, "labels": {}}  # per-router cache, not global
@@ -281,7 +281,7 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
             "synthetic": ctx.health.get("synthetic_projects", 0),
             # a quick tier is served while the full index is computed (docs/search.md)
             "tier": ctx.kb.search_tier(),
-            "number": ctx.t.number, **context,
+            **context,
         })
         if ctx.asked in i18n.LANGUAGES:  # remember an explicit choice
             response.set_cookie(i18n.COOKIE, ctx.lang, max_age=COOKIE_MAX_AGE, samesite="lax")
