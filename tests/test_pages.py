@@ -12,11 +12,11 @@ import io
 import re
 import urllib.parse
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup, Tag
 from fastapi.testclient import TestClient
 
 from search_api.app import create_app
@@ -25,44 +25,25 @@ from search_api.knowledge_base import KnowledgeBase
 from search_api.settings import Settings
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
-VOID = {"input", "meta", "link", "br", "img", "hr", "source", "wbr"}
 PACKAGE = Path(i18n.__file__).parent
 CSS = PACKAGE / "static" / "app.css"
 
 
-def _matches(element: Element, tag: str, attrs: dict[str, str]) -> bool:
-    if element.tag != tag:
-        return False
-    for key, value in attrs.items():
-        name = key.rstrip("_").replace("_", "-")  # for_ → for, aria_current → aria-current
-        actual = element.attrs.get(name)
-        if actual is None or (value not in actual.split() if name == "class" else actual != value):
-            return False
-    return True
-
-
-class Element:
-    """One HTML element: attributes, text and descendants."""
-
-    def __init__(self, tag: str, attrs: dict[str, str]) -> None:
-        self.tag, self.attrs = tag, attrs
-        self.parts: list[str] = []
-        self.children: list[Element] = []
+class Element(Tag):
+    """A parsed element with the two look-ups the tests use, ``el.all("li", class_="card")``
+    and ``el.one(...)`` (exactly one), and its ``text`` with whitespace folded."""
 
     @property
     def text(self) -> str:
-        return " ".join("".join(self.parts).split())
+        return " ".join(self.get_text().split())
 
-    def __getitem__(self, name: str) -> str:
-        return self.attrs[name]
-
-    def descendants(self) -> Iterator[Element]:
-        for child in self.children:
-            yield child
-            yield from child.descendants()
+    def __getitem__(self, name: str) -> str:  # the attributes read here have one value
+        return str(self.attrs[name])
 
     def all(self, tag: str, **attrs: str) -> list[Element]:
-        return [e for e in self.descendants() if _matches(e, tag, attrs)]
+        # for_ → for, aria_current → aria-current; class and rel match one of their words
+        wanted: dict[str, Any] = {k.rstrip("_").replace("_", "-"): v for k, v in attrs.items()}
+        return [e for e in self.find_all(tag, attrs=wanted) if isinstance(e, Element)]
 
     def one(self, tag: str, **attrs: str) -> Element:
         found = self.all(tag, **attrs)
@@ -70,31 +51,11 @@ class Element:
         return found[0]
 
 
-class Page(HTMLParser):
-    """A parsed page: ``page.root.all("a", class_="csv")`` (enough of a DOM for tests)."""
+class Page(BeautifulSoup, Element):
+    """A page parsed by Beautiful Soup: ``page.all("a", class_="csv")``."""
 
     def __init__(self, html: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Element("#document", {})
-        self._open: list[Element] = [self.root]
-        self.feed(html)
-        self.all, self.one = self.root.all, self.root.one
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = Element(tag, {k: v or "" for k, v in attrs})
-        self._open[-1].children.append(element)
-        if tag not in VOID:
-            self._open.append(element)
-
-    def handle_endtag(self, tag: str) -> None:
-        for i in range(len(self._open) - 1, 0, -1):
-            if self._open[i].tag == tag:
-                del self._open[i:]
-                break
-
-    def handle_data(self, data: str) -> None:
-        for parent in self._open:
-            parent.parts.append(data)
+        super().__init__(html, "html.parser", element_classes={Tag: Element})
 
 
 @pytest.fixture()
