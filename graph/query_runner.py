@@ -155,6 +155,15 @@ class _Worker:
         self.conn.close()
 
 
+# Kept hand-written (issue 10, point 6 weighed swapping it for a library): the pool's job is to
+# kill one runaway query, and library pools cannot. ``concurrent.futures`` cannot stop a running
+# task (``Future.cancel`` only drops queued ones), and a worker killed from outside breaks the
+# whole ``ProcessPoolExecutor`` (``BrokenProcessPool`` fails every pending query);
+# ``multiprocessing.Pool`` only stops *waiting* on a timeout, and its ``terminate`` kills every
+# worker.  ``pebble`` kills on timeout, but like them it runs ``multiprocessing`` workers
+# (spawn re-imports the CLI, fork is unsafe here, see above) and knows nothing of what a worker
+# holds: a loaded generation (10 s, 450 MB) to keep warm in a spare, a memory ceiling to watch
+# during a query, a query that killed a worker to refuse next time.
 class QueryRunner:
     """A pool evaluating queries on the store at ``store_path()``: ``workers`` queries at once,
     on ``workers + spares`` processes.
