@@ -40,6 +40,9 @@ def test_both_languages_have_every_string_with_the_same_fields() -> None:
     assert french.keys() == english.keys()
     for key in french:
         assert french[key] and english[key], key
+        # Jinja inserts a catalog string as it is (only its fields are escaped): no markup, and
+        # no straight quote that would close the attribute it sits in
+        assert not set('<>&"') & set(french[key] + english[key]), key
         fields = [set(re.findall(r"%\((\w+)\)s", text)) for text in (french[key], english[key])]
         assert fields[0] == fields[1], key
 
