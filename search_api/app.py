@@ -27,8 +27,8 @@ from search_api.http._openapi import (
     error_responses,
     install_docs,
 )
-from search_api.http.errors import install_error_handlers
 from search_api.http.dumps import dumps_router
+from search_api.http.errors import install_error_handlers
 from search_api.http.linked_data import linked_data_router
 from search_api.http.pages import pages_router  # issue 4: staff search pages
 from search_api.http.search_routes import search_router  # issue 4: search API

@@ -54,7 +54,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _error_entries(*codes: int) -> dict[int, dict[str, Any]]:
-    """:func:`error_responses` as written in a generated spec (for :func:`document_other_routes`)."""
+    """:func:`error_responses` as a generated spec writes them (:func:`document_other_routes`)."""
     return {
         code: {
             "description": _REASONS[code],
@@ -71,16 +71,11 @@ def media_responses(media: Iterable[str], description: str) -> dict[int | str, d
                   "content": {m: {"schema": {"type": "string"}} for m in media}}}
 
 
-#: Routes defined in modules this one does not own (search, pages, dumps): what they answer,
+#: Routes defined in modules this one does not own (pages, dumps): what they answer,
 #: added to their OpenAPI entries by :func:`document_other_routes` so the spec is complete
 #: without touching them.  ``(path, media types of 200, error codes)``.
 _OTHER_ROUTES: tuple[tuple[str, tuple[str, ...], tuple[int, ...]], ...] = (
-    ("/api/search", ("application/json",), (503,)),
-    ("/api/search.csv", ("text/csv",), (503,)),
-    ("/api/search.sparql", ("application/sparql-query",), (503,)),
-    ("/api/projects/{project_id}/similar", ("application/json",), (404, 503)),
-    ("/api/pooling", ("application/json",), (503,)),
-    ("/", ("text/html",), (503,)),
+    ("/", ("text/html",), (422, 503)),
     ("/projets/{project_id}/comparables", ("text/html",), (404, 503)),
     ("/mutualisation", ("text/html",), (503,)),
     ("/dumps/cooplink.{fmt}.gz", ("application/gzip",), (404, 503)),
