@@ -98,7 +98,7 @@ def main() -> None:
     legacy = legacy_groups(service, positions)
     legacy_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    result = service.pooling(filters)
+    result = service.pooling(filters).model_dump()
     seconds = time.perf_counter() - started
     groups = result["clusters"]
     kinds: dict[str, int] = {}

@@ -341,7 +341,8 @@ def bench_places(service: SearchService, per_theme: int = 3) -> dict[str, Any]:
                     counts[country] = counts.get(country, 0) + 1
         for country, count in sorted(counts.items(), key=lambda kv: -kv[1])[:per_theme]:
             k = min(10, count)
-            top = service.search(f"{label} {labels['country'][country]}", limit=k)["results"]
+            top = service.search(f"{label} {labels['country'][country]}",
+                                 limit=k).model_dump()["results"]
             in_place.append(sum(country in r["countries"] for r in top) / k)
             on_theme.append(sum(country in r["countries"] and theme in r["themes"]
                                 for r in top) / k)

@@ -33,6 +33,12 @@ class Forbidden(CooplinkError):
     status = 403
 
 
+class NotAcceptable(CooplinkError):
+    """The client's ``Accept`` header excludes every format the route answers in."""
+
+    status = 406
+
+
 class QueryTimeout(CooplinkError):
     status = 503
 

@@ -1,10 +1,10 @@
 """``create_app(kb)``: the FastAPI application over one :class:`KnowledgeBase`.
 
-Routes are thin: they call the core and render its data as JSON or HTML.  Every error — a
-:class:`CooplinkError`, an unknown path or method, a malformed parameter, an oversized request
-(:mod:`search_api.http._limits`) — becomes the same JSON body (``{"ok": false, "error", "status"}``)
-or the HTML error page, by the client's ``Accept`` header, and the OpenAPI spec says so
-(:mod:`search_api.http._openapi`).
+Routes are thin: they call the core and render its typed answers as JSON, CSV or HTML.  Every
+error — a :class:`CooplinkError`, an unknown path or method, an invalid parameter, an oversized
+request (:mod:`search_api.http._limits`), an unexpected exception — becomes the same JSON body
+(``{"ok": false, "error", "status"}``) or the HTML error page, by the client's ``Accept`` header
+(:mod:`search_api.http.errors`), and the OpenAPI spec says so (:mod:`search_api.http._openapi`).
 """
 
 from __future__ import annotations
@@ -15,18 +15,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.errors import CooplinkError
 from search_api.http._limits import RequestLimits, uvicorn_options
-from search_api.http._openapi import COMMON_ERRORS, document_other_routes, error_responses
+from search_api.http._openapi import (
+    COMMON_ERRORS,
+    document_other_routes,
+    error_responses,
+    install_docs,
+)
 from search_api.http.dumps import dumps_router
+from search_api.http.errors import install_error_handlers
 from search_api.http.linked_data import linked_data_router
 from search_api.http.pages import pages_router  # issue 4: staff search pages
 from search_api.http.search_routes import search_router  # issue 4: search API
@@ -37,15 +39,6 @@ from search_api.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "http" / "templates"
 STATIC_DIR = Path(__file__).parent / "http" / "static"
-
-
-def wants_html(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and "application/json" not in accept
-
-
-#: French first for the statuses Starlette raises itself
-_HTTP_MESSAGES = {404: "page ou ressource introuvable", 405: "méthode HTTP non permise ici"}
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -73,8 +66,8 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         description="Graphe de connaissances de la coopération décentralisée française",
         version="0.1.0",
         lifespan=lifespan,
-        # Swagger UI and ReDoc load their assets from a CDN; the service must work offline,
-        # so the API is described by /openapi.json only.
+        # FastAPI's Swagger UI and ReDoc load their assets from a CDN; the service works
+        # offline, so /docs is served by install_docs from a package's files.
         docs_url=None,
         redoc_url=None,
         responses=error_responses(*COMMON_ERRORS),  # any route: size limits, bad parameters
@@ -99,31 +92,8 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
 
     document_other_routes(app)
 
-    def error(request: Request, message: str, status: int,
-              headers: dict[str, str] | None = None) -> Response:
-        if wants_html(request):
-            return templates.TemplateResponse(
-                request, "error.html", {"error": message, "status": status},
-                status_code=status, headers=headers,
-            )
-        return JSONResponse({"ok": False, "error": message, "status": status},
-                            status_code=status, headers=headers)
-
-    @app.exception_handler(CooplinkError)
-    async def on_error(request: Request, exc: CooplinkError) -> Response:
-        return error(request, exc.message, exc.status)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
-        return error(request, message, exc.status_code, dict(exc.headers or {}))
-
-    @app.exception_handler(RequestValidationError)
-    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))} : {e.get('msg', '')}"
-            for e in exc.errors()[:5])
-        return error(request, f"paramètre invalide ({problems})", 400)
+    install_error_handlers(app, templates)  # one error shape (search_api/http/errors.py)
+    install_docs(app)  # offline Swagger UI at /docs
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:

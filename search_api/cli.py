@@ -13,10 +13,11 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,12 +28,46 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichBar
 from rich.table import Table
+from typer.core import TyperGroup
 
-from graph.errors import CooplinkError, storage_error
+from graph.errors import BadRequest, CooplinkError, storage_error
 from ingest.records import count_kinds, summary_sentence
 from search_api.app import create_app, server_options
+from search_api.http.errors import french_problem, problems_sentence
+from search_api.http.search_routes import search_data
 from search_api.knowledge_base import IngestOutcome, KnowledgeBase
+from search_api.search.params import SearchParams
 from search_api.settings import Settings, settings_markdown
+
+# soft_wrap: messages carry paths and commands a user copies; never break them mid-word.
+err = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+
+def _fail(exc: CooplinkError) -> typer.Exit:
+    err.print(f"[red]Erreur :[/red] {exc.message}", highlight=False)
+    return typer.Exit(exc.exit_code)
+
+
+def _search_params(**values: object) -> SearchParams:
+    """:class:`SearchParams` from options, its pydantic checks told as a project error."""
+    try:
+        return SearchParams.model_validate(values)
+    except ValidationError as exc:
+        problems = [french_problem(dict(e)) for e in exc.errors()]
+        raise BadRequest(problems_sentence(problems)) from None
+
+
+class _Commands(TyperGroup):
+    """Every command: a project error met anywhere (an encoder that cannot load, a bad
+    parameter…) prints its French message and exits with its code, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # ctx: the click Context typer vendors
+        try:
+            return super().invoke(ctx)
+        except CooplinkError as exc:
+            raise _fail(exc) from None
+
 
 app = typer.Typer(
     name="cooplink",
@@ -40,10 +75,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Commands,
 )
-# soft_wrap: messages carry paths and commands a user copies; never break them mid-word.
-err = Console(stderr=True, soft_wrap=True)
-out = Console()
 
 DataDirOpt = Annotated[
     Path | None,
@@ -96,11 +129,6 @@ class RichProgress:
 
 def _kb(data_dir: Path | None, **overrides: object) -> KnowledgeBase:
     return KnowledgeBase(Settings().with_overrides(data_dir=data_dir, **overrides))
-
-
-def _fail(exc: CooplinkError) -> typer.Exit:
-    err.print(f"[red]Erreur :[/red] {exc.message}", highlight=False)
-    return typer.Exit(exc.exit_code)
 
 
 @app.command()
@@ -263,18 +291,15 @@ def search(
 ) -> None:
     """Rechercher des projets par le sens et les mots-clés."""
     kb = _kb(data_dir)
-    try:
-        service = kb.search_service()
-        result = service.search(text, service.filters(country=country, theme=theme), limit=limit,
-                                places=places)
-    except CooplinkError as exc:
-        raise _fail(exc) from None
+    # the API's own parameters (and checks), so the CLI searches exactly as /api/search does
+    params = _search_params(q=text, country=country, theme=theme, limit=str(limit),
+                            places=None if places else "off")
+    result = search_data(kb, params)
     if as_json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return
-    for place in result["understood"]["places"]:
-        err.print(f"{place['kind_label']} : {place['label']} (« {place['text']} »)",
-                  highlight=False)
+    for place in result.understood.places:
+        err.print(f"{place.kind_label} : {place.label} (« {place.text} »)", highlight=False)
     table = Table(
         "score",
         "id",
@@ -282,17 +307,17 @@ def search(
         "collectivités",
         "pays",
         "années",
-        title=f"{result['total']} résultat(s), dont {result['relevant_total']} proche(s)",
+        title=f"{result.total} résultat(s), dont {result.relevant_total} proche(s)",
         title_justify="left",
     )
-    for r in result["results"]:
-        years = "–".join(str(y) for y in (r["start_year"], r["end_year"]) if y is not None)
+    for r in result.results:
+        years = "–".join(str(y) for y in (r.start_year, r.end_year) if y is not None)
         table.add_row(
-            "" if r["score"] is None else f"{r['score']:.2f}",
-            r["id"],
-            r["title"],
-            ", ".join(a["name"] for a in r["french_authorities"]),
-            ", ".join(r["countries"]),
+            "" if r.score is None else f"{r.score:.2f}",
+            r.id,
+            r.title,
+            ", ".join(a.name for a in r.french_authorities),
+            ", ".join(r.countries),
             years,
         )
     out.print(table)

@@ -17,14 +17,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from graph.errors import NotFound
+from search_api.http.csv_exports import POOLING_HEADER, pooling_csv
 from search_api.http.i18n import format_euros, format_years
 from search_api.knowledge_base import KnowledgeBase
 from search_api.search._clustering import average_linkage, split
 from search_api.search._provinces import Provinces, place_of
+from search_api.search.answers import PoolingAnswer
 from search_api.search.documents import Authority, Network, Partner, ProjectDoc, doc_from_dict
 from search_api.search.encoder import HashingEncoder
 from search_api.search.keyword_index import fold
-from search_api.search.pooling import CSV_HEADER, MAX_GROUP, find_group, pooling_csv
+from search_api.search.pooling import MAX_GROUP, find_group
 from search_api.search.search_index import SearchIndex, write_search_index
 from search_api.search.service import SearchService
 from search_api.settings import Settings
@@ -114,9 +116,14 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> SearchService:
 
 
 @pytest.fixture(scope="module")
-def result(service: SearchService) -> dict:
-    data: dict = service.pooling(service.filters(country="SN", theme="eau-assainissement"))
-    return data
+def answer(service: SearchService) -> PoolingAnswer:
+    return service.pooling(service.filters(country="SN", theme="eau-assainissement"))
+
+
+@pytest.fixture(scope="module")
+def result(answer: PoolingAnswer) -> dict:
+    """The answer as the API's JSON reads it."""
+    return answer.model_dump(mode="json")
 
 
 # ---------------------------------------------------------------- groups
@@ -195,19 +202,20 @@ def test_the_fields_of_the_first_version_stay(service: SearchService, result: di
             "partner", "province", "subtopic", "similar")
 
 
-def test_group_ids_are_stable_and_unique(service: SearchService, result: dict) -> None:
+def test_group_ids_are_stable_and_unique(service: SearchService, answer: PoolingAnswer,
+                                         result: dict) -> None:
     again = service.pooling(service.filters(country="SN", theme="eau-assainissement"))
-    assert [g["id"] for g in again["clusters"]] == [g["id"] for g in result["clusters"]]
+    assert [g.id for g in again.clusters] == [g["id"] for g in result["clusters"]]
     assert len({g["id"] for g in result["clusters"]}) == len(result["clusters"])
     with pytest.raises(NotFound, match="groupe"):
-        find_group(result, "partenaire-inconnu")
+        find_group(answer, "partenaire-inconnu")
 
 
 def test_the_csv_of_a_group_lists_its_projects_networks_and_amounts(
-        service: SearchService, result: dict) -> None:
+        service: SearchService, answer: PoolingAnswer, result: dict) -> None:
     group = result["clusters"][0]
-    rows = list(csv.reader(io.StringIO(pooling_csv(result, service.document, group["id"]))))
-    assert rows[0] == CSV_HEADER and rows[0][2] == "collectivité française"
+    rows = list(csv.reader(io.StringIO(pooling_csv(answer, service.document, group["id"]))))
+    assert rows[0] == POOLING_HEADER and rows[0][2] == "collectivité française"
     body = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     assert {r["projet"] for r in body} == set(group["projects"])
     assert {r["groupe"] for r in body} == {group["id"]}
@@ -215,7 +223,7 @@ def test_the_csv_of_a_group_lists_its_projects_networks_and_amounts(
         doc = service.document(row["projet"])
         assert row["coût total (€)"] == f"{doc.total_cost:.0f}"
         assert "pS-Eau" in row["réseaux"] or "CUF" in row["réseaux"]
-    everything = list(csv.reader(io.StringIO(pooling_csv(result, service.document))))
+    everything = list(csv.reader(io.StringIO(pooling_csv(answer, service.document))))
     assert len(everything) - 1 == sum(len(g["projects"]) for g in result["clusters"])
 
 

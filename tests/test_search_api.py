@@ -73,7 +73,7 @@ def test_search_answers_the_documented_shape(client: TestClient) -> None:
 
 
 def test_water_query_finds_water_projects(service: SearchService) -> None:
-    results = service.search("eau potable", limit=10)["results"]
+    results = service.search("eau potable", limit=10).model_dump()["results"]
     assert sum("eau-assainissement" in r["themes"] for r in results) >= 8
 
 
@@ -81,7 +81,7 @@ def test_water_query_finds_water_projects(service: SearchService) -> None:
 def test_listing_with_filters_is_exact(service: SearchService, raw: dict[str, Any]) -> None:
     filters = service.filters(**raw)
     expected = [d for d in service.index.docs if matches(d, filters)]
-    page = service.search("", filters, limit=100)
+    page = service.search("", filters, limit=100).model_dump()
     assert page["total"] == len(expected)
     newest_first = sorted(expected, key=lambda d: (-(d.start_year or -1), d.id))
     assert [r["id"] for r in page["results"]] == [d.id for d in newest_first[:100]]
@@ -99,7 +99,7 @@ def test_filtered_text_search_ranks_every_match(service: SearchService,
     # score; those over the cut are the close matches.
     brute = sorted((i for i, d in enumerate(service.index.docs) if matches(d, filters)),
                    key=lambda i: (-scores[i], i))
-    page = service.search(query, filters, limit=20)
+    page = service.search(query, filters, limit=20).model_dump()
     assert page["total"] == len(brute)
     assert page["relevant_total"] == sum(scores[i] >= cut for i in brute)
     assert [r["id"] for r in page["results"]] == [service.index.docs[i].id for i in brute[:20]]
@@ -117,18 +117,19 @@ def test_a_text_query_never_hides_a_project_matching_the_filters(
         service: SearchService, raw: dict[str, Any], query: str) -> None:
     filters = service.filters(**raw)
     expected = {d.id for d in service.index.docs if matches(d, filters)}
-    first = service.search(query, filters, limit=10)
+    first = service.search(query, filters, limit=10).model_dump()
     # The first page is full whenever enough projects match, whatever the query says.
     assert len(first["results"]) == min(10, len(expected))
     assert first["total"] == len(expected)
     seen = [r["id"] for offset in range(0, len(expected), 100)
-            for r in service.search(query, filters, limit=100, offset=offset)["results"]]
+            for r in service.search(query, filters, limit=100,
+                                    offset=offset).model_dump()["results"]]
     assert len(seen) == len(set(seen)) and set(seen) == expected
 
 
 def test_facets_say_how_many_close_matches_and_how_many_projects(
         service: SearchService) -> None:
-    body = service.search("eau potable", limit=5)
+    body = service.search("eau potable", limit=5).model_dump()
     themes = {e["value"]: e for e in body["facets"]["theme"]}
     all_counts = Counter(t for d in service.index.docs for t in d.themes)
     assert {v: e["count"] for v, e in themes.items()} == dict(all_counts)
@@ -143,13 +144,13 @@ def test_a_very_selective_filter_loses_nothing(service: SearchService) -> None:
     counts = Counter(c for d in service.index.docs for c in d.countries)
     rare = next(c for c, n in sorted(counts.items()) if n == 1)
     doc = next(d for d in service.index.docs if rare in d.countries)
-    page = service.search(doc.title, service.filters(country=[rare]), limit=5)
+    page = service.search(doc.title, service.filters(country=[rare]), limit=5).model_dump()
     assert [r["id"] for r in page["results"]] == [doc.id]
 
 
 def test_facets_count_the_result_set(service: SearchService) -> None:
     filters = service.filters(country=[common(service, "country")])
-    body = service.search("", filters, limit=1)
+    body = service.search("", filters, limit=1).model_dump()
     themes = Counter(t for d in service.index.docs if matches(d, filters) for t in d.themes)
     assert {e["value"]: e["count"] for e in body["facets"]["theme"]} == dict(themes)
     # Disjunctive: the country facet ignores the country filter itself.
@@ -192,9 +193,10 @@ def test_bad_paging_and_years_are_400(client: TestClient, params: dict[str, str]
 
 
 def test_paging_walks_the_results_once(service: SearchService) -> None:
-    first = service.search("coopération culturelle", limit=7)
+    first = service.search("coopération culturelle", limit=7).model_dump()
     ids = [r["id"] for offset in range(0, min(first["total"], 35), 7)
-           for r in service.search("coopération culturelle", limit=7, offset=offset)["results"]]
+           for r in service.search("coopération culturelle", limit=7,
+                                   offset=offset).model_dump()["results"]]
     assert len(ids) == len(set(ids)) == min(first["total"], 35)
 
 
@@ -203,7 +205,7 @@ def test_csv_export(client: TestClient, service: SearchService) -> None:
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     lines = response.text.splitlines()
     assert lines[0].startswith("id,uri,title,score,close_match")
-    total = service.search("eau potable", service.filters(country=["SN"]))["total"]
+    total = service.search("eau potable", service.filters(country=["SN"])).model_dump()["total"]
     assert len(lines) - 1 == total
 
 
@@ -230,7 +232,7 @@ def test_similar_reports_a_shared_partner(service: SearchService) -> None:
     by_partner = Counter(p.uri for d in service.index.docs for p in d.partners)
     shared = next(uri for uri, n in by_partner.most_common() if n >= 3)
     source = next(d for d in service.index.docs if shared in {p.uri for p in d.partners})
-    results = service.similar(source.id, limit=50)["results"]
+    results = service.similar(source.id, limit=50).model_dump()["results"]
     with_partner = [r for r in results if shared in {p["uri"] for p in r["partners"]}]
     assert with_partner and all("partner" in [w["kind"] for w in r["why"]] for r in with_partner)
 
@@ -292,7 +294,7 @@ def test_the_sparql_of_a_search_lists_its_first_pages_in_order(
         places: bool) -> None:
     """« Voir la requête SPARQL » returns the page's projects in the page's order (issue 9)."""
     filters = service.filters(**raw)
-    page = service.search(q, filters, limit=50, places=places)
+    page = service.search(q, filters, limit=50, places=places).model_dump()
     rows = built_kb.query(service.sparql_for(filters, q, places) + "LIMIT 50").rows()
     assert [str(r["id"]) for r in rows] == [r["id"] for r in page["results"]]
     assert [r["proche"] == "true" or r["proche"] is True for r in rows] == [
@@ -373,7 +375,7 @@ def test_rebuild_embeds_only_changed_texts_and_manifest_refuses_other_models(
     with pytest.raises(IndexMismatch, match="hashing-64"):
         SearchIndex.load(tmp_path / "g3", HashingEncoder(dimension=32))
     loaded = SearchService(SearchIndex.load(tmp_path / "g3", encoder))
-    assert loaded.search("texte modifié", limit=1)["results"][0]["id"] == "P007"
+    assert loaded.search("texte modifié", limit=1).model_dump()["results"][0]["id"] == "P007"
 
 
 def test_an_empty_corpus_is_searchable(tmp_path: Path) -> None:
@@ -382,5 +384,5 @@ def test_an_empty_corpus_is_searchable(tmp_path: Path) -> None:
     encoder = HashingEncoder(dimension=32)
     write_search_index([], vocab, tmp_path / "g", None, encoder, Settings(data_dir=tmp_path))
     service = SearchService(SearchIndex.load(tmp_path / "g", encoder))
-    assert service.search("eau")["total"] == 0
-    assert service.search("")["results"] == []
+    assert service.search("eau").model_dump()["total"] == 0
+    assert service.search("").model_dump()["results"] == []

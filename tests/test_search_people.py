@@ -106,8 +106,9 @@ def test_a_translated_query_does_not_prefer_texts_of_its_language(
     foreign = []
     for query in QUERIES:
         if query.get("same_as"):
-            top = mixed.search(query["text"], limit=10)["results"]
+            top = mixed.search(query["text"], limit=10).model_dump()["results"]
             foreign.append(sum(language[r["id"]] != "fr" for r in top))
-            original = mixed.search(by_id[query["same_as"]]["text"], limit=10)["results"]
+            original = mixed.search(by_id[query["same_as"]]["text"],
+                                    limit=10).model_dump()["results"]
             assert sum(language[r["id"]] != "fr" for r in original) <= 1
     assert sum(foreign) / len(foreign) <= 1.5, foreign

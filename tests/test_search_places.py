@@ -23,7 +23,7 @@ def test_a_country_in_the_query_is_understood_and_put_first(service: SearchServi
     country, count = busiest(service, "eau-assainissement")
     name = service.index.vocab["country"][country]
     query = f"accès à l'eau potable {name}"
-    body = service.search(query, limit=10)
+    body = service.search(query, limit=10).model_dump()
     places = body["understood"]["places"]
     assert [p["countries"] for p in places] == [[country]] and places[0]["kind"] == "country"
     assert query[places[0]["start"]:places[0]["end"]] == places[0]["text"]
@@ -40,17 +40,17 @@ def test_a_country_in_the_query_is_understood_and_put_first(service: SearchServi
 def test_places_never_hide_results(service: SearchService) -> None:
     country, _ = busiest(service, "sante")
     name = service.index.vocab["country"][country]
-    body = service.search(f"santé maternelle {name}", limit=10)
+    body = service.search(f"santé maternelle {name}", limit=10).model_dump()
     assert body["total"] == len(service.index)  # every project is still ranked
     filtered = service.search(f"santé maternelle {name}", service.filters(theme=["sante"]),
-                              limit=10)
+                              limit=10).model_dump()
     assert filtered["total"] == sum("sante" in d.themes for d in service.index.docs)
 
 
 def test_places_can_be_ignored(service: SearchService) -> None:
     country, _ = busiest(service, "eau-assainissement")
     name = service.index.vocab["country"][country]
-    body = service.search(f"eau potable {name}", limit=10, places=False)
+    body = service.search(f"eau potable {name}", limit=10, places=False).model_dump()
     assert body["understood"]["places"] == [] and body["understood"]["places_ignored"]
 
 
@@ -61,7 +61,7 @@ def test_places_can_be_ignored(service: SearchService) -> None:
 ])
 def test_world_regions_mean_their_countries(service: SearchService, query: str,
                                             expected: set[str]) -> None:
-    places = service.search(query, limit=1)["understood"]["places"]
+    places = service.search(query, limit=1).model_dump()["understood"]["places"]
     assert places and places[0]["kind"] == "world_region"
     assert expected <= set(places[0]["countries"])
 
@@ -69,14 +69,14 @@ def test_world_regions_mean_their_countries(service: SearchService, query: str,
 def test_a_partner_town_is_understood(service: SearchService) -> None:
     by_partner = Counter(p.name for d in service.index.docs for p in d.partners)
     partner = next(name for name, n in by_partner.most_common() if n >= 2)
-    body = service.search(f"coopération avec {partner}", limit=5)
+    body = service.search(f"coopération avec {partner}", limit=5).model_dump()
     assert body["understood"]["places"], partner
     top = body["results"][0]
     assert partner in [p["name"] for p in top["partners"]]
 
 
 def test_the_french_side_is_understood(service: SearchService) -> None:
-    body = service.search("une commune bretonne qui travaille sur l'eau", limit=10)
+    body = service.search("une commune bretonne qui travaille sur l'eau", limit=10).model_dump()
     places = body["understood"]["places"]
     assert [p["kind"] for p in places] == ["french_region"]
     assert places[0]["french_regions"] == ["53"]

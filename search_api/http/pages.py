@@ -1,8 +1,9 @@
 """The staff pages: search (``/``), comparable cooperations (``/projets/{id}/comparables``) and
 pooling (``/mutualisation``).
 
-Each page calls the very function its JSON route calls (:mod:`search_api.http.search_routes`) and
-renders the returned dict with Jinja2 — HTML and JSON from the same function, datasette style.
+Each page calls the very function its JSON route calls (:mod:`search_api.http.search_routes`),
+with the same parameters (the search page reads the one :class:`SearchParams`), and renders the
+typed answer's JSON form with Jinja2 — HTML and JSON from the same function, datasette style.
 This module only adds what a page needs around that data: labels in the page's language,
 highlighted matches, and the links (paging, facets, CSV, SPARQL) that keep the same parameters.
 Errors are :class:`graph.errors.CooplinkError`, rendered by the application's one handler.
@@ -24,6 +25,8 @@ from graph.namespaces import CL, THEME
 from search_api.http import i18n
 from search_api.http._entity_view import LinkMapper
 from search_api.http.search_routes import (
+    SIMILAR_LIMIT,
+    Search,
     Values,
     pooling_data,
     search_data,
@@ -31,13 +34,12 @@ from search_api.http.search_routes import (
     sparql_data,
 )
 from search_api.knowledge_base import KnowledgeBase
+from search_api.search.params import DEFAULT_LIMIT
 from search_api.search.pooling import MAX_GROUP
 
 FACET_FIELDS = ("country", "theme", "authority_type", "region")
 #: Facet values shown before « voir les autres » (selected values are always shown).
 FACET_VISIBLE = 8
-DEFAULT_LIMIT = 20
-SIMILAR_LIMIT = 10
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 _ENGLISH_LABELS = f"""
@@ -241,14 +243,6 @@ def facet_groups(ctx: PageContext, facets: Mapping[str, Sequence[Mapping[str, An
     return groups
 
 
-def _raw_filters(country: list[str] | None, theme: list[str] | None,
-                 authority_type: list[str] | None, region: list[str] | None,
-                 start_year_min: str | None, start_year_max: str | None) -> dict[str, Any]:
-    return {"country": country, "theme": theme, "authority_type": authority_type,
-            "region": region, "start_year_min": start_year_min,
-            "start_year_max": start_year_max}
-
-
 def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
     """The HTML pages over ``kb``; installs ``_()`` and ``number()`` in ``templates``."""
     router = APIRouter(include_in_schema=False)
@@ -288,21 +282,15 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         return response
 
     @router.get("/", response_class=HTMLResponse)
-    def search_page(request: Request, q: str = "", country: Values = None, theme: Values = None,
-                    authority_type: Values = None, region: Values = None,
-                    start_year_min: str | None = None, start_year_max: str | None = None,
-                    limit: str | None = None, offset: str | None = None,
-                    places: str | None = None) -> Response:
+    def search_page(request: Request, search: Search) -> Response:
         """Page de recherche : même fonction et mêmes paramètres que /api/search."""
         ctx = begin(request)
         if isinstance(ctx, Response):
             return ctx
-        raw = _raw_filters(country, theme, authority_type, region, start_year_min, start_year_max)
-        data = search_data(kb, q, limit=limit, offset=offset, places=places, **raw)
-        filters = ctx.service.filters(**raw)
+        data = search_data(kb, search).model_dump(mode="json")
+        filters = ctx.service.filters(**search.raw_filters())
         query = data["query"]
-        page_size = int(limit) if limit and limit.strip() else DEFAULT_LIMIT
-        start = int(offset) if offset and offset.strip() else 0
+        page_size, start = search.page_size(), search.start()
         ignored = data["understood"]["places_ignored"]
         params: dict[str, Any] = {"q": query, **filters.as_params(),
                                   "places": "off" if ignored else None}
@@ -332,7 +320,7 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
                                  lambda o: url("/", {**keep, "offset": o or None})),
             "csv_href": url("/api/search.csv", params),
             "json_href": url("/api/search", {**keep, "offset": start or None}),
-            "sparql_href": url("/sparql", {"query": sparql_data(kb, query, places, **raw)}),
+            "sparql_href": url("/sparql", {"query": sparql_data(kb, search)}),
             "clear_href": url("/", {"q": query}),
         })
 
@@ -342,7 +330,7 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         ctx = begin(request)
         if isinstance(ctx, Response):
             return ctx
-        data = similar_data(kb, project_id, limit or str(SIMILAR_LIMIT))
+        data = similar_data(kb, project_id, limit or SIMILAR_LIMIT).model_dump(mode="json")
         doc = ctx.service.document(project_id)
         source = ctx.card({
             "id": doc.id, "uri": doc.uri, "title": doc.title, "score": None,
@@ -371,7 +359,8 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         if isinstance(ctx, Response):
             return ctx
         filters = ctx.service.filters(country=country, theme=theme)
-        data = pooling_data(kb, country, theme) if filters.country or filters.theme else None
+        data = (pooling_data(kb, country, theme).model_dump(mode="json")
+                if filters.country or filters.theme else None)
         vocab = ctx.service.index.vocab
 
         def options(field: str, chosen: Sequence[str]) -> list[dict[str, Any]]:

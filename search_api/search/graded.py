@@ -25,6 +25,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from search_api.search.answers import SearchResult
 from search_api.search.service import SearchService
 
 PAGE = 10
@@ -45,20 +46,20 @@ def judge(service: SearchService, query: dict[str, Any]) -> dict[str, Any]:
     filters = service.filters(**query.get("filters", {}))
     first = service.search(query["text"], filters, limit=PAGE)
     grades: dict[str, int] = {k: int(v) for k, v in query["relevant"].items()}
-    total, close_total = first["total"], first["relevant_total"]
+    total, close_total = first.total, first.relevant_total
     # Close matches come first: the first ``relevant_total`` results are exactly them.
-    reached: list[dict[str, Any]] = []
+    reached: list[SearchResult] = []
     offset = 0
     while offset < total:
         page = service.search(query["text"], filters, limit=100, offset=offset)
-        reached.extend(page["results"])
+        reached.extend(page.results)
         offset += 100
-    ids = [r["id"] for r in reached]
-    close = {r["id"] for r in reached if r["close_match"]}
+    ids = [r.id for r in reached]
+    close = {r.id for r in reached if r.close_match}
     judged = {pid: g for pid, g in grades.items() if pid in service.index.by_id}
     allowed = _listed(service, query)
     judged_matching = {pid: g for pid, g in judged.items() if pid in allowed}
-    top = [r["id"] for r in first["results"]]
+    top = [r.id for r in first.results]
     gains = [2.0 ** judged_matching.get(pid, 0) - 1 for pid in top]
     ideal = sorted((2.0 ** g - 1 for g in judged_matching.values()), reverse=True)[:PAGE]
     out: dict[str, Any] = {
@@ -77,7 +78,7 @@ def judge(service: SearchService, query: dict[str, Any]) -> dict[str, Any]:
         # Judged projects lie in the place (the corpus's rule): with k of them, the first k
         # results should all be in the place, whatever their subject.
         k = min(PAGE, len(judged_matching))
-        in_place = [r for r in first["results"][:k] if countries & set(r["countries"])]
+        in_place = [r for r in first.results[:k] if countries & set(r.countries)]
         out["place@10"] = len(in_place) / k
     return out
 
@@ -89,8 +90,8 @@ def _listed(service: SearchService, query: dict[str, Any]) -> set[str]:
     offset, total = 0, 1
     while offset < total:
         page = service.search("", filters, limit=100, offset=offset)
-        total = page["total"]
-        listed.update(r["id"] for r in page["results"])
+        total = page.total
+        listed.update(r.id for r in page.results)
         offset += 100
     return listed
 

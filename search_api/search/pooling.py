@@ -26,14 +26,12 @@ project led by two authorities counts for each, as the graph does not split it).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import math
 import statistics
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +39,7 @@ import numpy as np
 
 from graph.errors import NotFound
 from search_api.search._clustering import MAX_CLUSTERED, average_linkage, mean_pairwise, split
+from search_api.search.answers import PoolingAnswer, PoolingGroup
 from search_api.search.documents import Authority, Network, ProjectDoc
 from search_api.search.search_index import SearchIndex
 
@@ -65,9 +64,6 @@ ANALYSIS_CACHE = 4000  # about 10 kB each
 KINDS = ("partner", "province", "subtopic", "similar")
 _ID_PREFIX = {"partner": "partenaire", "province": "province", "subtopic": "sous-theme",
               "similar": "proches"}
-CSV_HEADER = ["groupe", "titre du groupe", "collectivité française", "type de collectivité",
-              "réseaux", "projet", "intitulé du projet", "partenaires", "pays", "année de début",
-              "année de fin", "coût total (€)", "cofinancement MEAE (€)", "lien"]
 
 
 def network_dict(network: Network) -> dict[str, Any]:
@@ -234,15 +230,17 @@ class Pooling:
             out.append(found)
         return out
 
-    def pool(self, positions: np.ndarray) -> dict[str, Any]:
-        """``{"total", "authorities", "clusters"}`` for the projects at ``positions``."""
+    def pool(self, positions: np.ndarray) -> PoolingAnswer:
+        """``total``, ``authorities`` and ``clusters`` for the projects at ``positions``."""
         index = self.index
         docs = [index.docs[int(p)] for p in positions]
         chosen = [int(p) for p in positions[:MAX_CLUSTERED]]
         groups: list[dict[str, Any]] = []
         if len(chosen) >= 2:
             groups = self._groups(chosen)
-        return {"total": len(docs), "authorities": contacts(docs), "clusters": groups}
+        # built as the JSON it answers, then checked into the typed answer
+        return PoolingAnswer.model_validate(
+            {"total": len(docs), "authorities": contacts(docs), "clusters": groups})
 
     def _groups(self, positions: list[int]) -> list[dict[str, Any]]:
         index = self.index
@@ -367,41 +365,9 @@ def _worth_pooling(docs: list[ProjectDoc]) -> bool:
     return len(docs) >= 2 and len(distinct) >= 2 and len(owners) >= 2
 
 
-def find_group(result: dict[str, Any], group_id: str) -> dict[str, Any]:
+def find_group(result: PoolingAnswer, group_id: str) -> PoolingGroup:
     """The group ``group_id`` of a pooling result (:class:`NotFound` when absent)."""
-    for group in result["clusters"]:
-        if group["id"] == group_id:
-            found: dict[str, Any] = group
-            return found
+    for group in result.clusters:
+        if group.id == group_id:
+            return group
     raise NotFound(f"groupe de mutualisation inconnu pour ce périmètre : « {group_id} »")
-
-
-def pooling_csv(result: dict[str, Any], document: Callable[[str], ProjectDoc],
-                group_id: str | None = None) -> str:
-    """One row per project and French authority of a group (every group when ``group_id`` is
-    ``None``), French headers; amounts are the project's, in euros."""
-    groups = [find_group(result, group_id)] if group_id else result["clusters"]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
-
-    def number(value: float | None) -> str:
-        return "" if value is None else f"{value:.0f}" if value == int(value) else f"{value:.2f}"
-
-    for group in groups:
-        networks = {c["uri"]: "; ".join(n["label"] for n in c["networks"])
-                    for c in group["contacts"]}
-        for project_id in group["projects"]:
-            doc = document(project_id)
-            euros = (doc.currency or "EUR") == "EUR"
-            for authority in doc.authorities:
-                writer.writerow([
-                    group["id"], group["title"], authority.name, authority.type,
-                    networks.get(authority.uri, ""), doc.id, doc.title,
-                    "; ".join(p.name for p in doc.partners), "; ".join(doc.countries),
-                    doc.start_year if doc.start_year is not None else "",
-                    doc.end_year if doc.end_year is not None else "",
-                    number(doc.total_cost) if euros else "",
-                    number(doc.ministry_cofinancing) if euros else "", doc.uri,
-                ])
-    return buffer.getvalue()

@@ -1,14 +1,13 @@
 """``SearchService``: hybrid search, comparable projects and pooling over one :class:`SearchIndex`.
 
-Everything here returns plain data (dicts in the API's exact JSON shape), for the JSON routes,
-the CSV export, the HTML pages and the CLI alike. The maths is in :mod:`search_api.search.ranking`;
-this module wires the model call, the indexes and the filters around it.
+Everything here returns typed answers (:mod:`search_api.search.answers`, which serialise to the
+API's JSON), for the JSON routes, the CSV export, the HTML pages and the CLI alike. The maths is
+in :mod:`search_api.search.ranking`; this module wires the model call, the indexes and the
+filters around it.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -21,13 +20,22 @@ from search_api.search._batcher import QueryBatcher
 from search_api.search._comparison import Comparator
 from search_api.search._filters import SearchFilters, sparql_for, validate
 from search_api.search._snippets import match_spans, snippet
+from search_api.search.answers import (
+    AuthorityRef,
+    FacetEntry,
+    PartnerRef,
+    PoolingAnswer,
+    QueryReading,
+    SearchAnswer,
+    SearchResult,
+    SimilarAnswer,
+)
 from search_api.search.documents import ProjectDoc
 from search_api.search.keyword_index import fold
 from search_api.search.search_index import FIELDS, SearchIndex
 from search_api.search.understanding import QueryReader, Understood
 
 MAX_LIMIT = 100
-CSV_MAX_ROWS = 10_000
 #: Unfiltered queries over an approximate (HNSW) index score this many dense neighbours, plus
 #: as many keyword matches; every other search scores its candidates exhaustively.
 APPROXIMATE_POOL = 2000
@@ -50,6 +58,14 @@ def limit_threads(threads: int) -> None:
     except ImportError:  # pragma: no cover
         return
     threadpool_limits(limits=threads, user_api="blas")
+
+
+def authority_refs(doc: ProjectDoc) -> list[AuthorityRef]:
+    return [AuthorityRef(name=a.name, uri=a.uri, type=a.type) for a in doc.authorities]
+
+
+def partner_refs(doc: ProjectDoc) -> list[PartnerRef]:
+    return [PartnerRef(name=p.name, uri=p.uri, country=p.country) for p in doc.partners]
 
 
 def _check_paging(limit: int, offset: int, max_limit: int) -> None:
@@ -227,9 +243,9 @@ class SearchService:
     # ------------------------------------------------------------------ search
     def search(self, q: str = "", filters: SearchFilters | None = None, limit: int = 20,
                offset: int = 0, max_limit: int = MAX_LIMIT, places: bool = True,
-               ) -> dict[str, Any]:
-        """Search in the API's JSON shape: ``{"query", "total", "relevant_total", "results",
-        "facets"}``.
+               ) -> SearchAnswer:
+        """Search: ``query``, ``understood``, ``total``, ``relevant_total``, ``results`` and
+        ``facets`` (:class:`SearchAnswer`).
 
         Every project matching the filters is a result (``total``), ranked: a text query
         orders them, it never drops one (issue 9). Results whose match score clears
@@ -268,15 +284,15 @@ class SearchService:
                                       everything)
         close_counts = ranking.facet_counts(index.fields, index.years, index.year_values, masks,
                                             close)
-        return {
-            "query": query,
-            "understood": understood.as_dict(),
-            "total": len(chosen),
-            "relevant_total": int(np.count_nonzero(close[chosen])),
-            "results": [self._result(int(i), scores[i] if query else None, weights,
-                                     bool(close[i]), themes) for i in page],
-            "facets": self._facets(counts, close_counts, filters),
-        }
+        return SearchAnswer(
+            query=query,
+            understood=QueryReading.model_validate(understood.as_dict()),
+            total=len(chosen),
+            relevant_total=int(np.count_nonzero(close[chosen])),
+            results=[self._result(int(i), scores[i] if query else None, weights,
+                                  bool(close[i]), themes) for i in page],
+            facets=self._facets(counts, close_counts, filters),
+        )
 
     def _matched_theme(self, doc: ProjectDoc, themes: np.ndarray | None) -> str | None:
         """The project's theme closest to the query (its first theme without a query)."""
@@ -288,47 +304,45 @@ class SearchService:
         return max(doc.themes, key=lambda t: themes[position[t]] if t in position else -1.0)
 
     def _result(self, position: int, score: float | None, weights: dict[str, float],
-                close_match: bool = True, themes: np.ndarray | None = None) -> dict[str, Any]:
+                close_match: bool = True, themes: np.ndarray | None = None) -> SearchResult:
         doc = self.index.docs[position]
-        return {
-            "id": doc.id,
-            "uri": doc.uri,
-            "title": doc.title,
-            "score": None if score is None else round(float(score), 4),
-            "close_match": close_match,
-            "matched_theme": self._matched_theme(doc, themes),
-            "snippet": snippet(doc.description, weights, self.index.keyword.analyzer),
-            "countries": list(doc.countries),
-            "themes": list(doc.themes),
-            "french_authorities": [{"name": a.name, "uri": a.uri, "type": a.type}
-                                   for a in doc.authorities],
-            "partners": [{"name": p.name, "uri": p.uri, "country": p.country}
-                         for p in doc.partners],
-            "start_year": doc.start_year,
-            "end_year": doc.end_year,
-        }
+        return SearchResult(
+            id=doc.id,
+            uri=doc.uri,
+            title=doc.title,
+            score=None if score is None else round(float(score), 4),
+            close_match=close_match,
+            matched_theme=self._matched_theme(doc, themes),
+            snippet=snippet(doc.description, weights, self.index.keyword.analyzer),
+            countries=list(doc.countries),
+            themes=list(doc.themes),
+            french_authorities=authority_refs(doc),
+            partners=partner_refs(doc),
+            start_year=doc.start_year,
+            end_year=doc.end_year,
+        )
 
     def _facets(self, counts: dict[str, np.ndarray], close: dict[str, np.ndarray],
-                filters: SearchFilters) -> dict[str, list[dict[str, Any]]]:
+                filters: SearchFilters) -> dict[str, list[FacetEntry]]:
         """Facet entries: ``count`` — projects matching the other filters with this value (what
         ticking it would list); ``relevant`` — how many of them are close matches of the
         query. Sorted by ``relevant``, then ``count``."""
-        out: dict[str, list[dict[str, Any]]] = {}
+        out: dict[str, list[FacetEntry]] = {}
         chosen = filters.values()
         for name in FIELDS:
             labels = self.index.vocab[name]
-            entries: list[dict[str, Any]] = [
-                {"value": value, "label": labels[value], "count": int(count),
-                 "relevant": int(near)}
+            entries = [
+                FacetEntry(value=value, label=labels[value], count=int(count),
+                           relevant=int(near))
                 for value, count, near in zip(self.index.values[name], counts[name], close[name],
                                               strict=True)
                 if count > 0 or value in chosen.get(name, ())
             ]
-            entries.sort(key=lambda e: (-e["relevant"], -e["count"], e["label"]))
+            entries.sort(key=lambda e: (-e.relevant, -e.count, e.label))
             out[name] = entries
         out["start_year"] = [
-            {"value": int(year), "label": str(int(year)), "count": int(count),
-             "relevant": int(near)}
+            FacetEntry(value=int(year), label=str(int(year)), count=int(count),
+                       relevant=int(near))
             for year, count, near in zip(self.index.year_values, counts["start_year"],
                                          close["start_year"], strict=True)
             if count > 0
@@ -339,26 +353,6 @@ class SearchService:
         """Spans of ``text`` matching the query's terms (for the HTML result cards)."""
         analyzer = self.index.keyword.analyzer
         return match_spans(text, set(analyzer.stems(q)), analyzer)
-
-    def csv(self, q: str = "", filters: SearchFilters | None = None, places: bool = True) -> str:
-        """The search's results (up to 10,000) as CSV, one row per project, in its order."""
-        data = self.search(q, filters, limit=CSV_MAX_ROWS, offset=0, max_limit=CSV_MAX_ROWS,
-                           places=places)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["id", "uri", "title", "score", "close_match", "countries", "themes",
-                         "french_authorities", "partners", "start_year", "end_year", "snippet"])
-        for r in data["results"]:
-            writer.writerow([
-                r["id"], r["uri"], r["title"], "" if r["score"] is None else r["score"],
-                "oui" if r["close_match"] else "non",
-                ";".join(r["countries"]), ";".join(r["themes"]),
-                ";".join(a["name"] for a in r["french_authorities"]),
-                ";".join(p["name"] for p in r["partners"]),
-                r["start_year"] if r["start_year"] is not None else "",
-                r["end_year"] if r["end_year"] is not None else "", r["snippet"],
-            ])
-        return buffer.getvalue()
 
     def sparql_for(self, filters: SearchFilters | None = None, q: str = "",
                    places: bool = True) -> str:
@@ -372,12 +366,12 @@ class SearchService:
         """The project with this source identifier (:class:`NotFound` otherwise)."""
         return self.index.docs[self.comparator.position(project_id)]
 
-    def similar(self, project_id: str, limit: int = 10) -> dict[str, Any]:
+    def similar(self, project_id: str, limit: int = 10) -> SimilarAnswer:
         """Comparable projects of *other* French authorities, each with ``score`` and ``why``."""
         _check_paging(limit, 0, MAX_LIMIT)
         return self.comparator.similar(project_id, limit)
 
-    def pooling(self, filters: SearchFilters) -> dict[str, Any]:
+    def pooling(self, filters: SearchFilters) -> PoolingAnswer:
         """Authorities working on a country and theme, and clusters of similar projects."""
         validate(filters, self.index.vocab)
         if not filters.country and not filters.theme:
