@@ -31,7 +31,8 @@ from rich.table import Table
 from graph.errors import CooplinkError, storage_error
 from ingest.records import count_kinds, summary_sentence
 from search_api.app import create_app, server_options
-from search_api.knowledge_base import IngestOutcome, KnowledgeBase
+from search_api.knowledge_base import KnowledgeBase
+from search_api.outcome import IngestOutcome
 from search_api.settings import Settings, settings_markdown
 
 app = typer.Typer(
