@@ -44,7 +44,8 @@ print(json.dumps({"landed": outcome.landed, "exit": outcome.exit_code,
 
 
 def _ingest(tree: Path, data_dir: Path, target: Path, env: dict[str, str]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-c", _INGEST, str(data_dir), str(target)],
+    # cwd too: ``python -c`` puts the current folder first on sys.path
+    proc = subprocess.run([sys.executable, "-c", _INGEST, str(data_dir), str(target)], cwd=tree,
                           env=dict(env, PYTHONPATH=str(tree)), capture_output=True, text=True)
     if proc.returncode:
         return {"error": proc.stderr[-2000:]}
@@ -76,7 +77,8 @@ def case_empty_dir(tree: Path, work: Path) -> dict[str, Any]:
 
     def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-c", _INGEST, str(watched), str(SAMPLE)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                cwd=tree, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
 
     result["generations_created"] = _generations_made(watched, start)
     return result
