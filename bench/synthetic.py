@@ -24,6 +24,7 @@ from ingest.synthetic.default_dataset import synthetic_batch
 from ingest.synthetic.generator import generate
 from search_api.knowledge_base import KnowledgeBase
 from search_api.settings import Settings
+from search_api.write_path import WritePath
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
     store = None if args.no_store else OxigraphStore(data_dir / "store")
     mark = time.perf_counter()
     if store is not None:
-        kb._base_graphs(store, NullProgress())
+        WritePath(kb, NullProgress())._base_graphs(store)
     timings["base_graphs_seconds"] = time.perf_counter() - mark
     mark = time.perf_counter()
     corpus = generate(reference, n_projects=args.projects, seed=args.seed)
@@ -51,7 +52,8 @@ def main() -> None:
     timings["map_seconds"] = time.perf_counter() - mark
     mark = time.perf_counter()
     if store is not None:
-        kb._write_batch(store, batch, replace=False)
+        store.add_quads(batch.quads)
+        store.add_quads(batch.provenance)
         store.flush()
     timings["write_seconds"] = time.perf_counter() - mark
     timings["graph_part_seconds"] = time.perf_counter() - started

@@ -1,9 +1,10 @@
 """Dumps: the whole graph of one store as gzipped files (N-Triples and Turtle).
 
 A generation's dumps live in its ``dumps/`` folder and are written while the generation is built,
-before it is published (``KnowledgeBase._new_generation``), so they are ready as soon as it is
-served and disappear with it when it is pruned.  The HTTP layer (``search_api/http/dumps.py``) only
-serves them, writing them itself for generations built before dumps were part of the build.
+before it is published (the ``dumps`` step of ``search_api/write_path.py``), so they are ready
+as soon as it is served and disappear with it when it is pruned.  The HTTP layer
+(``search_api/http/dumps.py``) only serves them, writing them itself for generations built
+before dumps were part of the build.
 
 The triples are those of the union of all named graphs (what the SPARQL endpoint's default
 graph holds), each written once.  Reading them out of the store is most of the cost (~6 s for

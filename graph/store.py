@@ -189,6 +189,10 @@ class OxigraphStore:
     def add_quads(self, quads: Iterable[ox.Quad]) -> None:
         self._store.bulk_extend(quads)
 
+    def load_quads_file(self, path: Path) -> None:
+        """Bulk-load an N-Quads file (read as a stream: memory does not grow with it)."""
+        self._store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
+
     def named_graphs(self) -> list[str]:
         return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
 

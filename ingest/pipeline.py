@@ -1,8 +1,10 @@
 """Files → records → resolved projects → SHACL-checked quads, with a report of every problem.
 
 The pipeline never writes to a store: it returns :class:`SourceBatch` objects (quads for one
-named graph + an :class:`IngestReport`), and ``search_api.knowledge_base`` decides where they land.
-That keeps ``cooplink validate`` (check without writing) and ``cooplink ingest`` on one path.
+named graph + an :class:`IngestReport`) or, stage by stage (``read``, ``resolve``, ``map``,
+``validate``, ``finish``), the chunks that passed; ``search_api/write_path.py`` decides where they
+land.  That keeps ``cooplink validate`` (check without writing) and ``cooplink ingest`` on one
+path.
 """
 
 from __future__ import annotations
@@ -81,6 +83,24 @@ class SourceBatch:
     provenance: list[ox.Quad]
     report: IngestReport
     projects: list[Project] = field(default_factory=list)
+
+
+@dataclass
+class FileRun:
+    """One file on its way through the stages: its stream of record chunks and what the
+    stages gather about it (report, ids seen, entities described, names not resolved)."""
+
+    name: str
+    graph: str
+    report: IngestReport
+    result: ReadResult
+    chunks: Iterator[tuple[RawProject, ...]]
+    mapper: Mapper
+    described: dict[str, list[tuple[str, str]]]
+    context: ContextLookup
+    seen_ids: set[str] = field(default_factory=set)
+    unresolved: _Unresolved = field(default_factory=lambda: _Unresolved())
+    read: int = 0
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[tuple[T, ...]]:
@@ -176,79 +196,40 @@ class Pipeline:
         self.check_shapes = check_shapes
         self.max_description_chars = max_description_chars
 
-    def prepare(
-        self, path: Path, progress: Progress | None = None, *, keep_quads: bool = True
-    ) -> SourceBatch:
-        """Everything short of writing: raises :class:`UnreadableInput` for unreadable files.
-
-        The file is read as a stream and its records resolved, mapped and checked
-        :data:`CHUNK_RECORDS` at a time.  ``keep_quads=False`` (``cooplink validate``) drops
-        each chunk's quads and projects once checked, so memory does not grow with the file;
-        the report still lists every landed id and every issue."""
+    # The stages of one file, in order: ``read`` opens it, then each chunk of
+    # :data:`CHUNK_RECORDS` records goes through ``resolve``, ``map`` and ``validate``, and
+    # ``finish`` closes the report.  ``search_api/write_path.py`` runs them as named steps of
+    # a write; :meth:`prepare` runs them for callers that only want the batch.
+    def read(self, path: Path, progress: Progress | None = None) -> FileRun:
+        """Open ``path`` as a stream of records (nothing is parsed yet); raises
+        :class:`UnreadableInput` for a file that cannot be read, now or while streaming."""
         progress = progress or NullProgress()
         name = path.name
         graph = self.minter.graph(source_graph_name(path))
-        report = IngestReport(file=name, graph=graph)
         result = ReadResult()
         records = stream_any(
             path, result, max_description=self.max_description_chars, zip_limits=self.zip_limits
         )
-        info = ImportInfo(
-            graph=graph,
-            source_name=name,
-            sha256=file_sha256(path),
-            started=datetime.now(UTC),
-        )
-        mapper = Mapper(self.minter, info)
-        landed: list[Project] = []
-        quads: list[ox.Quad] = []
-        unresolved = _Unresolved()
-        seen_ids: set[str] = set()
-        # The mapper describes an entity (partner, actor) once per file, with the first record
-        # naming it: later chunks need its type for sh:class, as the reference's are looked up.
+        info = ImportInfo(graph=graph, source_name=name, sha256=file_sha256(path),
+                          started=datetime.now(UTC))
         described: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        context = _both(self.context, index_lookup(described))
-        read = 0
-        for chunk in batched(progress.track(records, f"Lecture et résolution de {name}"),
-                             CHUNK_RECORDS):
-            read += len(chunk)
-            checked = self._check_chunk(chunk, mapper, seen_ids, report, name, context, described)
-            for project, project_quads in checked:
-                report.project_ids.append(project.id)
-                unresolved.add(project)
-                if keep_quads:
-                    landed.append(project)
-                    quads.extend(project_quads)
-        # rows_seen counts rejected rows too; a reader that does not count falls back to records
-        report.records_read = max(result.rows_seen, read)
-        # the reader's issues first, in file order, as before the reading was streamed
-        report.rejected[:0] = [i for i in result.issues if i.severity == "error"]
-        report.warnings[:0] = [i for i in result.issues if i.severity != "error"]
-        report.records_landed = len(report.project_ids)
-        report.unresolved = unresolved.summary()
-        provenance = mapper.provenance(self.minter.graph("meta"), report.records_landed)
-        return SourceBatch(graph, quads, provenance, report, landed)
+        tracked = progress.track(records, f"Lecture et résolution de {name}")
+        return FileRun(name=name, graph=graph, report=IngestReport(file=name, graph=graph),
+                       result=result, chunks=batched(tracked, CHUNK_RECORDS),
+                       mapper=Mapper(self.minter, info), described=described,
+                       context=_both(self.context, index_lookup(described)))
 
-    def _check_chunk(
-        self,
-        raws: tuple[RawProject, ...],
-        mapper: Mapper,
-        seen_ids: set[str],
-        report: IngestReport,
-        name: str,
-        context: ContextLookup,
-        described: dict[str, list[tuple[str, str]]],
-    ) -> list[tuple[Project, list[ox.Quad]]]:
-        """Resolve, map and SHACL-check some records; the ones that pass, with their quads.
-        The type facts of what the chunk describes are added to ``described``."""
+    def resolve(self, run: FileRun, raws: tuple[RawProject, ...]) -> list[Project]:
+        """Attach the records to the reference data; a second record with an id seen before
+        in the file is rejected."""
+        run.read += len(raws)
         projects: list[Project] = []
-        per_project: dict[str, list[ox.Quad]] = {}
         for raw in raws:
-            project = self.resolver.resolve(raw, name)
-            if project.id in seen_ids:
-                report.rejected.append(
+            project = self.resolver.resolve(raw, run.name)
+            if project.id in run.seen_ids:
+                run.report.rejected.append(
                     Issue(
-                        file=name,
+                        file=run.name,
                         line=raw.line,
                         xpath=raw.xpath,
                         column="Identifiant",
@@ -257,16 +238,64 @@ class Pipeline:
                     )
                 )
                 continue
-            seen_ids.add(project.id)
-            report.warnings.extend(project.issues)
+            run.seen_ids.add(project.id)
+            run.report.warnings.extend(project.issues)
             projects.append(project)
-            per_project[project.id] = mapper.project(project)
+        return projects
+
+    def map(self, run: FileRun, projects: list[Project]) -> dict[str, list[ox.Quad]]:
+        """Each project's quads (``docs/model.md``), by project id."""
+        return {p.id: run.mapper.project(p) for p in projects}
+
+    def validate(
+        self, run: FileRun, projects: list[Project], per_project: dict[str, list[ox.Quad]]
+    ) -> list[tuple[Project, list[ox.Quad]]]:
+        """SHACL-check the chunk; the projects that pass, with their quads, are counted in the
+        report.  The type facts of what the chunk describes serve the later chunks."""
         if self.check_shapes and per_project:
             chunk_quads = [q for quads in per_project.values() for q in quads]
-            self._reject_nonconforming(per_project, projects, report, name, context)
+            self._reject_nonconforming(per_project, projects, run.report, run.name, run.context)
             for subject, facts in context_index(chunk_quads).items():
-                described[subject].extend(facts)
-        return [(p, per_project[p.id]) for p in projects if p.id in per_project]
+                run.described[subject].extend(facts)
+        passed = [(p, per_project[p.id]) for p in projects if p.id in per_project]
+        for project, _ in passed:
+            run.report.project_ids.append(project.id)
+            run.unresolved.add(project)
+        return passed
+
+    def finish(self, run: FileRun) -> SourceBatch:
+        """The file's report, completed, and its provenance quads (no project quads: the caller
+        kept or wrote them chunk by chunk)."""
+        report = run.report
+        # rows_seen counts rejected rows too; a reader that does not count falls back to records
+        report.records_read = max(run.result.rows_seen, run.read)
+        # the reader's issues first, in file order, as before the reading was streamed
+        report.rejected[:0] = [i for i in run.result.issues if i.severity == "error"]
+        report.warnings[:0] = [i for i in run.result.issues if i.severity != "error"]
+        report.records_landed = len(report.project_ids)
+        report.unresolved = run.unresolved.summary()
+        provenance = run.mapper.provenance(self.minter.graph("meta"), report.records_landed)
+        return SourceBatch(run.graph, [], provenance, report)
+
+    def prepare(
+        self, path: Path, progress: Progress | None = None, *, keep_quads: bool = True
+    ) -> SourceBatch:
+        """Everything short of writing: raises :class:`UnreadableInput` for unreadable files.
+
+        ``keep_quads=False`` drops each chunk's quads and projects once checked, so memory
+        does not grow with the file; the report still lists every landed id and every issue."""
+        run = self.read(path, progress)
+        landed: list[Project] = []
+        quads: list[ox.Quad] = []
+        for chunk in run.chunks:
+            projects = self.resolve(run, chunk)
+            for project, project_quads in self.validate(run, projects, self.map(run, projects)):
+                if keep_quads:
+                    landed.append(project)
+                    quads.extend(project_quads)
+        batch = self.finish(run)
+        batch.quads, batch.projects = quads, landed
+        return batch
 
     def _reject_nonconforming(
         self,

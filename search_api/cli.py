@@ -35,7 +35,8 @@ from ingest.records import count_kinds, summary_sentence
 from search_api.app import create_app, server_options
 from search_api.http.errors import french_problem, problems_sentence
 from search_api.http.search_routes import search_data
-from search_api.knowledge_base import IngestOutcome, KnowledgeBase
+from search_api.knowledge_base import KnowledgeBase
+from search_api.outcome import IngestOutcome
 from search_api.search.params import SearchParams
 from search_api.settings import Settings, settings_markdown
 

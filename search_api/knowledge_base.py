@@ -1,8 +1,9 @@
 """``KnowledgeBase``: the one core object behind the CLI, the HTTP app and the tests.
 
 It owns the data directory, opens the served store generation read-only (and notices when a
-build publishes a new one), and runs builds and ingests into *new* generations that are
-published atomically — so a crash mid-build leaves the previous graph served.
+build publishes a new one), and runs builds and ingests through the write path
+(``search_api/write_path.py``): *new* generations published atomically — so a crash mid-build
+leaves the previous graph served.
 """
 
 from __future__ import annotations
@@ -10,44 +11,36 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
 from graph.datadir import DataDir, Generation
-from graph.dumps import write_generation_dumps
-from graph.errors import CooplinkError, NoStore, StorageError, os_cause, storage_error
-from graph.namespaces import CL, UriMinter, slugify
+from graph.errors import CooplinkError, NoStore
+from graph.namespaces import UriMinter, slugify
 from graph.progress import NullProgress, Progress
 from graph.store import CustomFunction, OxigraphStore, QueryOutcome
-from ingest.errors import UnreadableInput
 from ingest.pipeline import (
     ContextLookup,
-    IngestReport,
     Pipeline,
-    SourceBatch,
     context_index,
     index_lookup,
 )
 from ingest.reference import ReferenceData
 from ingest.reference_graph import reference_quads
 from ingest.resolver import Resolver
-from ingest.synthetic.default_dataset import synthetic_batch
-from ingest.synthetic.generator import generate
-from ingest.validation import Shapes, ontology_path
+from ingest.validation import Shapes
+from search_api.outcome import IngestOutcome
 from search_api.search._place_data import PlaceForm
 from search_api.search.encoder import Encoder, load_encoder
 from search_api.search.places import builtin_forms
 from search_api.search.ranking import FusionWeights
-from search_api.search.search_index import SearchIndex, build_search_index, cache_root
+from search_api.search.search_index import SearchIndex, cache_root
 from search_api.search.service import SearchService, limit_threads
 from search_api.search.sparql_functions import (
     SIMILARITY,
@@ -60,50 +53,7 @@ from search_api.search.sparql_functions import (
     similarity_function,
 )
 from search_api.settings import Settings
-
-ONTOLOGY_FILES = ("cooplink.ttl",)
-SHAPES_FILE = "shapes.ttl"
-
-
-@dataclass
-class IngestOutcome:
-    """Result of ``ingest``: one report per file, plus files that could not be read at all."""
-
-    reports: list[IngestReport] = field(default_factory=list)
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
-    report_path: Path | None = None
-    generation: str | None = None
-    #: Why the good records could not be written (data dir read-only, disk full): exit 3.
-    write_error: str | None = None
-    #: Set when the report could not go to the data dir and went elsewhere (or nowhere).
-    report_note: str | None = None
-
-    @property
-    def landed(self) -> int:
-        """Records written to the served graph (none when writing failed)."""
-        if self.write_error:
-            return 0
-        return sum(r.records_landed for r in self.reports)
-
-    @property
-    def exit_code(self) -> int:
-        """3 when the data dir could not be written (nothing was published), else 2 when an
-        input could not be read at all (scripts must notice, even if the other files landed),
-        else 0 when at least one record landed and 1 when none did."""
-        if self.write_error:
-            return 3
-        if self.unreadable:
-            return 2
-        return 0 if self.landed > 0 else 1
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "landed": self.landed,
-            "generation": self.generation,
-            "files": [r.as_dict() for r in self.reports],
-            "unreadable": [{"file": f, "reason": r} for f, r in self.unreadable],
-            "write_error": self.write_error,
-        }
+from search_api.write_path import WritePath, build_search
 
 
 class KnowledgeBase:
@@ -144,7 +94,7 @@ class KnowledgeBase:
             self._resolver = Resolver(self.reference, self.minter)
         return self._resolver
 
-    def _reference_quads(self) -> list[ox.Quad]:
+    def reference_quads(self) -> list[ox.Quad]:
         # Made once per KnowledgeBase: both the reference graph and the SHACL context need it.
         if self._ref_quads is None:
             graph = ox.NamedNode(self.minter.graph("reference"))
@@ -174,7 +124,7 @@ class KnowledgeBase:
 
             return from_store
         if self._context is None:
-            self._context = context_index(self._reference_quads())
+            self._context = context_index(self.reference_quads())
         return index_lookup(self._context)
 
     def pipeline(self) -> Pipeline:
@@ -244,87 +194,7 @@ class KnowledgeBase:
         }
 
     # ---------------------------------------------------------------- writing
-    @contextmanager
-    def _new_generation(
-        self, *, copy_current: bool, progress: Progress | None = None,
-        search_spec: str | None = None,
-    ) -> Iterator[tuple[Generation, OxigraphStore]]:
-        """A new generation, seeded from the current one if asked; published on success,
-        deleted on failure.  A kill -9 leaves at worst an unreferenced folder (pruned later).
-
-        An OSError (read-only data dir, no permission, disk full) becomes a
-        :class:`StorageError` with a French message: ``CURRENT`` was not replaced, so the
-        previous generation is still the one served."""
-        try:
-            with self._generation(copy_current, progress, search_spec) as made:
-                yield made
-        except OSError as exc:
-            raise storage_error(exc, self.datadir.root, "écriture dans le dossier des données") \
-                from exc
-
-    @contextmanager
-    def _generation(
-        self, copy_current: bool, progress: Progress | None, search_spec: str | None
-    ) -> Iterator[tuple[Generation, OxigraphStore]]:
-        with self.datadir.build_lock():
-            current = self.datadir.current()
-            gen = self.datadir.new_generation()
-            store: OxigraphStore | None = None
-            try:
-                if copy_current and current is not None:
-                    shutil.rmtree(gen.store_path, ignore_errors=True)
-                    source = OxigraphStore(current.store_path, read_only=True)
-                    source.backup(gen.store_path)
-                    source.close()
-                store = OxigraphStore(gen.store_path)
-                yield gen, store
-                store.flush()
-                manifest = self._manifest_for(store, gen, current)
-                manifest["search"] = self._build_search(gen, store, current, progress,
-                                                        spec=search_spec)
-                store.close()
-                # Dumps now, so they are ready as soon as the generation is served.
-                (progress or NullProgress()).step("Écriture des dumps (N-Triples et Turtle)")
-                write_generation_dumps(gen)
-                gen.write_manifest(manifest)
-                self.datadir.publish(gen)
-            except BaseException:
-                # Closed first: a RocksDB handle dropped later would write files back into the
-                # removed folder.  Closing may fail too (disk full); the first error is the one.
-                with suppress(Exception):
-                    if store is not None:
-                        store.close()
-                shutil.rmtree(gen.path, ignore_errors=True)
-                raise
-            self.datadir.prune(self.settings.keep_stores)
-
-    def _manifest_for(
-        self, store: OxigraphStore, gen: Generation, previous: Generation | None
-    ) -> dict[str, Any]:
-        counts = store.query(
-            "SELECT (COUNT(DISTINCT ?p) AS ?n) (COUNT(DISTINCT ?s) AS ?syn) WHERE { "
-            f"?p a <{CL}Projet> . OPTIONAL {{ ?p <{CL}synthetique> true . BIND(?p AS ?s) }} }}"
-        ).rows()[0]
-        return {
-            "generation": gen.id,
-            "built_at": datetime.now(UTC).isoformat(),
-            "base_uri": self.settings.base_uri,
-            "triples": store.triple_count(),
-            "projects": counts["n"],
-            "synthetic_projects": counts["syn"],
-            "graphs": store.named_graphs(),
-            "previous": previous.id if previous else None,
-        }
-
-    def _base_graphs(self, store: OxigraphStore, progress: Progress) -> None:
-        """Ontology, shapes and reference data: what every data dir starts with."""
-        progress.step("Ontologie et formes SHACL")
-        for name in ONTOLOGY_FILES:
-            store.load(ontology_path(name).read_bytes(), "ttl", self.minter.graph("ontology"))
-        store.load(ontology_path(SHAPES_FILE).read_bytes(), "ttl", self.minter.graph("shapes"))
-        progress.step("Données de référence (COG 2026, pays, codes CAD, institutions)")
-        store.add_quads(self._reference_quads())
-
+    # Every write is one transaction of named steps: see search_api/write_path.py.
     def build(
         self, projects: int | None = None, seed: int | None = None,
         progress: Progress | None = None, quick: bool = False,
@@ -333,70 +203,21 @@ class KnowledgeBase:
 
         ``quick`` indexes it for search with the first of ``search_staged_encoders`` (seconds
         instead of minutes); :meth:`upgrade_search` computes the full-quality index later."""
-        progress = progress or NullProgress()
-        n = self.settings.projects if projects is None else projects
-        s = self.settings.seed if seed is None else seed
         started = time.perf_counter()
         staged = self.settings.search_staged_encoders
-        spec = staged[0] if quick and staged else None
-        with self._new_generation(copy_current=False, progress=progress,
-                                  search_spec=spec) as (_gen, store):
-            self._base_graphs(store, progress)
-            progress.step(f"Génération du corpus synthétique ({n} projets, graine {s})")
-            corpus = generate(self.reference, n_projects=n, seed=s)
-            batch = synthetic_batch(corpus, self.resolver, self.minter, seed=s, progress=progress)
-            self._write_batch(store, batch, replace=False)
-            progress.step("Écriture du store")
+        WritePath(self, progress).build(
+            self.settings.projects if projects is None else projects,
+            self.settings.seed if seed is None else seed,
+            spec=staged[0] if quick and staged else None,
+        )
         manifest = self.manifest()
         manifest["build_seconds"] = round(time.perf_counter() - started, 2)
         return manifest
 
-    def ensure_base(self, progress: Progress | None = None) -> None:
-        """Create an empty data dir's first generation: ontology and reference data only."""
-        if self.datadir.exists():
-            return
-        with self._new_generation(copy_current=False, progress=progress) as (_gen, store):
-            self._base_graphs(store, progress or NullProgress())
-
-    def _write_batch(self, store: OxigraphStore, batch: SourceBatch, *, replace: bool) -> None:
-        if replace:
-            store.drop_graph(batch.graph)
-        store.add_quads(batch.quads)
-        store.add_quads(batch.provenance)
-
-    def _read_all(
-        self, files: list[Path], progress: Progress | None, *, keep_quads: bool = True
-    ) -> tuple[IngestOutcome, list[SourceBatch]]:
-        """Read, resolve and check every file; a file that cannot be read is recorded with its
-        French reason, not raised, so the other files of the command still go through."""
-        outcome = IngestOutcome()
-        batches: list[SourceBatch] = []
-        pipeline = self.pipeline()
-        for path in files:
-            try:
-                batch = pipeline.prepare(path, progress, keep_quads=keep_quads)
-            except UnreadableInput as exc:
-                outcome.unreadable.append((path.name, exc.reason))
-                continue
-            except OSError as exc:  # the input vanished or is unreadable half-way
-                outcome.unreadable.append((path.name, f"lecture impossible : {exc}"))
-                continue
-            except (CooplinkError, MemoryError):
-                raise
-            except Exception as exc:  # one odd file must not cost the others (issue 8)
-                outcome.unreadable.append(
-                    (path.name, f"fichier illisible, erreur inattendue ({type(exc).__name__} : "
-                                f"{exc}) ; signalez-la avec le fichier si possible")
-                )
-                continue
-            outcome.reports.append(batch.report)
-            batches.append(batch)
-        return outcome, batches
-
     def prepare(self, files: list[Path], progress: Progress | None = None) -> IngestOutcome:
         """Read, resolve and check files without writing anything (``cooplink validate``);
         records are checked a chunk at a time and dropped, so memory stays flat."""
-        return self._read_all(files, progress, keep_quads=False)[0]
+        return WritePath(self, progress).check(files)
 
     def ingest(
         self, files: list[Path], *, replace: bool = False, progress: Progress | None = None
@@ -406,47 +227,9 @@ class KnowledgeBase:
         Unreadable files are listed in the outcome and the others still land.  When the data
         dir cannot be written (read-only, full), ``write_error`` says so in French, nothing is
         published (the previous generation stays served) and the report is still written —
-        under the system's temporary folder if the data dir refuses it."""
-        progress = progress or NullProgress()
-        outcome, read = self._read_all(files, progress)
-        batches = [b for b in read if b.report.records_landed]
-        if batches:
-            try:
-                self.ensure_base(progress)
-                with self._new_generation(copy_current=True, progress=progress) as (gen, store):
-                    for batch in progress.track(batches, "Écriture des graphes nommés"):
-                        self._write_batch(store, batch, replace=replace)
-                    outcome.generation = gen.id
-            except StorageError as exc:
-                outcome.generation = None
-                outcome.write_error = exc.message
-        outcome.report_path = self._write_report(outcome)
-        return outcome
-
-    def _write_report(self, outcome: IngestOutcome) -> Path | None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        text = json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2)
-        try:
-            self.datadir.reports_dir.mkdir(parents=True, exist_ok=True)
-            path = self.datadir.reports_dir / f"ingest-{stamp}.json"
-            path.write_text(text, "utf-8")
-            return path
-        except OSError as exc:
-            cause = os_cause(exc)
-        fallback = Path(tempfile.gettempdir()) / f"cooplink-ingest-{stamp}.json"
-        try:
-            fallback.write_text(text, "utf-8")
-        except OSError:
-            outcome.report_note = (
-                f"rapport JSON non écrit dans {self.datadir.reports_dir} ({cause}) ni ailleurs : "
-                "« cooplink validate --json » le donne sur la sortie standard"
-            )
-            return None
-        outcome.report_note = (
-            f"rapport JSON non écrit dans {self.datadir.reports_dir} ({cause}) : écrit à la "
-            "place dans le dossier temporaire du système"
-        )
-        return fallback
+        under the system's temporary folder if the data dir refuses it.  Into an empty data
+        dir, the reference data and the files go into one generation."""
+        return WritePath(self, progress).ingest(files, replace=replace)
 
     # ---------------------------------------------------------------- search (issues 4, 9)
     # Search artefacts live in each generation's ``search/`` folder, built just before the
@@ -501,28 +284,6 @@ class KnowledgeBase:
         served = self._served_search_spec() or self.settings.search_encoder
         return {"model": served, "full": served == self.settings.search_encoder}
 
-    def _build_search(
-        self,
-        gen: Generation,
-        store: OxigraphStore,
-        previous: Generation | None,
-        progress: Progress | None,
-        spec: str | None = None,
-        folder: Path | None = None,
-        threads: int | None = None,
-    ) -> dict[str, Any]:
-        spec = spec or self.settings.search_encoder
-        previous_dir = previous.search_path if previous is not None else None
-        encoder = self.encoder(for_build=True, spec=spec, threads=threads)
-        folder = folder or gen.path / "search"
-        manifest = build_search_index(store, folder, previous_dir, encoder, self.settings,
-                                      progress, spec=spec)
-        if (folder / "manifest.json").exists():
-            # one vector per project, memory-mapped by the SPARQL workers for cl:similarity
-            index = SearchIndex.load(folder, encoder)
-            ProjectVectors.save(folder, [d.uri for d in index.docs], index.doc_vectors)
-        return manifest
-
     def upgrade_search(self, progress: Progress | None = None,
                        threads: int | None = None) -> list[str]:
         """Compute the better search tiers of the served generation, each published as soon as
@@ -548,8 +309,9 @@ class KnowledgeBase:
                 shutil.rmtree(folder, ignore_errors=True)
                 store = OxigraphStore(gen.store_path, read_only=True)
                 try:
-                    self._build_search(gen, store, gen, progress, spec=spec, folder=folder,
-                                       threads=threads)
+                    build_search(store, folder, gen.search_path,
+                                 self.encoder(for_build=True, spec=spec, threads=threads),
+                                 s, progress, spec)
                 finally:
                     store.close()
                 current = self.datadir.current()

@@ -28,11 +28,14 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "ingest/synthetic": frozenset({"graph", "ingest"}),
     "search": frozenset({"graph"}),
     "settings": frozenset({"graph", "ingest"}),
-    "knowledge_base": frozenset({"graph", "ingest", "ingest/synthetic", "search", "settings"}),
-    "http": frozenset({"graph", "ingest", "search", "settings", "knowledge_base"}),
-    "app": frozenset({"graph", "ingest", "search", "settings", "knowledge_base", "http"}),
+    "write_path": frozenset({"graph", "ingest", "ingest/synthetic", "search", "settings"}),
+    "knowledge_base": frozenset({"graph", "ingest", "ingest/synthetic", "search", "settings",
+                                 "write_path"}),
+    "http": frozenset({"graph", "ingest", "search", "settings", "write_path", "knowledge_base"}),
+    "app": frozenset({"graph", "ingest", "search", "settings", "write_path", "knowledge_base",
+                      "http"}),
     "cli": frozenset({"graph", "ingest", "ingest/synthetic", "search", "settings",
-                      "knowledge_base", "http", "app"}),
+                      "write_path", "knowledge_base", "http", "app"}),
 }
 
 #: Edges allowed across the rule above, each with its reason. Place recognition reads the
@@ -54,6 +57,8 @@ def floor(module: str) -> str | None:
         second = parts[1] if len(parts) > 1 else ""
         if second == "search":
             return "search"
+        if second in ("outcome", "write_path"):
+            return "write_path"  # the write path and the outcome it reports
         if second in ("settings", "knowledge_base", "http", "app", "cli"):
             return second
         return "app"  # the package itself: whoever imports it sits at the top

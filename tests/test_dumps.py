@@ -115,7 +115,7 @@ def test_a_failure_writing_dumps_fails_the_build_and_keeps_the_graph_served(
     def disk_full(*_: object) -> dict[str, Path]:
         raise OSError(28, "plus de place sur le disque")
 
-    monkeypatch.setattr("search_api.knowledge_base.write_generation_dumps", disk_full)
+    monkeypatch.setattr("search_api.write_path.write_generation_dumps", disk_full)
     # the outcome says why in French (exit code 3 in the CLI), nothing is published (issue 8)
     outcome = kb.ingest([SAMPLE], replace=True)
     assert outcome.generation is None
