@@ -65,6 +65,7 @@ def test_report_is_written_as_json_in_the_data_dir(data_dir: Path) -> None:
     assert report["files"][0]["records_landed"] == 10
 
 
+@pytest.mark.slow  # three ingests
 def test_reingest_adds_nothing_new_and_replace_swaps_the_source_graph(
     data_dir: Path, tmp_path: Path
 ) -> None:

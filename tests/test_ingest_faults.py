@@ -408,6 +408,7 @@ def test_read_only_data_dir_on_build(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "système de fichiers en lecture seule" in out and str(tmp_path) in out
 
 
+@pytest.mark.slow  # a copy of a served data dir and two ingests
 def test_report_goes_elsewhere_when_the_data_dir_refuses_it(served: Path, tmp_path: Path) -> None:
     copy = tmp_path / "var"
     subprocess.run(["cp", "-a", str(served), str(copy)], check=True)
