@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import copy_base
 from typer.testing import CliRunner
 
 from search_api.cli import app
@@ -25,9 +26,9 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, base_template: Path) -> Path:
     """A data dir holding only the reference data plus the sample spreadsheet."""
-    d = tmp_path_factory.mktemp("cli")
+    d = copy_base(base_template, tmp_path_factory.mktemp("cli") / "var")
     code, _, err = cli("ingest", str(SAMPLE), "--data-dir", str(d))
     assert code == 0, err
     return d
@@ -46,7 +47,7 @@ def _count(data_dir: Path, where: str = "") -> int:
     return int(json.loads(out)["results"]["bindings"][0]["n"]["value"])
 
 
-def test_ingest_into_empty_dir_has_reference_data_but_no_synthetic_corpus(data_dir: Path) -> None:
+def test_ingest_lands_beside_the_reference_data_and_no_synthetic_corpus(data_dir: Path) -> None:
     assert _count(data_dir) == 10
     assert _count(data_dir, ". ?p cl:synthetique true") == 0
     code, out, _ = cli(
@@ -65,10 +66,13 @@ def test_report_is_written_as_json_in_the_data_dir(data_dir: Path) -> None:
     assert report["files"][0]["records_landed"] == 10
 
 
-@pytest.mark.slow  # three ingests
-def test_reingest_adds_nothing_new_and_replace_swaps_the_source_graph(
-    data_dir: Path, tmp_path: Path
-) -> None:
+@pytest.mark.slow  # four ingests, the first into an empty data dir
+def test_reingest_adds_nothing_new_and_replace_swaps_the_source_graph(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"  # empty: the first ingest writes the reference data too
+    assert cli("ingest", str(SAMPLE), "--data-dir", str(data_dir))[0] == 0
+    code, out, _ = cli("sparql", 'SELECT ?n WHERE { ?c cl:codeInsee "93048" ; rdfs:label ?n }',
+                       "--data-dir", str(data_dir))
+    assert code == 0 and "Montreuil" in out
     assert cli("ingest", str(SAMPLE), "--data-dir", str(data_dir))[0] == 0
     assert _count(data_dir) == 10
     smaller = tmp_path / "sample.csv"  # same file name, so the same named graph
