@@ -1,4 +1,5 @@
-# Two commands: `make run` and `make test` (see README).  Everything else is a helper.
+# Two commands: `make run` and `make test` (see README); `make check` is the contributors' quick
+# loop (lint, types and the fast tests).  Everything else is a helper.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(or $(COOPLINK_DATA_DIR),var)
 
-.PHONY: run test install build lint typecheck bench clean browser messages
+.PHONY: run test check install build lint typecheck bench clean browser messages
 
 # -qq: a newcomer reads errors, not pages of resolver and build-backend notices.
 $(STAMP): pyproject.toml
@@ -29,8 +30,14 @@ build: $(STAMP)
 run: build
 	$(VENV)/bin/cooplink serve --data-dir $(DATA_DIR)
 
+# The whole suite, every marker (real model, browser, live servers): what CI runs (.ci/run).
 test: $(STAMP) browser lint
 	$(VENV)/bin/pytest
+
+# The edit-test loop: lint, types and the tests marked neither slow nor browser (hashing
+# encoder, one shared build; under 2 minutes on 2 cores).  `make test` stays the reference.
+check: lint
+	$(VENV)/bin/pytest -q -m "not slow and not browser"
 
 # Headless Chromium for tests/test_sparql_browser.py (Debian package), installed only if absent.
 browser:

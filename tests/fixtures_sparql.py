@@ -70,9 +70,10 @@ def publish_fixture_generation(data_dir: Path, extra: dict[str, bytes] | None = 
 
 
 def fixture_kb(data_dir: Path, **settings: Any) -> KnowledgeBase:
-    """A KnowledgeBase over a fresh fixture data directory."""
+    """A KnowledgeBase over a fresh fixture data directory (no search index: the hashing
+    encoder, so that warming the app does not load the real model for nothing)."""
     publish_fixture_generation(data_dir)
-    return KnowledgeBase(Settings(data_dir=data_dir, **settings))
+    return KnowledgeBase(Settings(data_dir=data_dir, **{"search_encoder": "hashing", **settings}))
 
 
 @pytest.fixture(scope="session")
@@ -164,8 +165,8 @@ def serve_in_child(data_dir: Path, **settings: Any) -> Iterator[tuple[str, str]]
     proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(data_dir), str(port)], env=env,
                             stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # blocks until READY, or "" if the child died
+        # blocks until READY, or "" if the child died (stdout is a pipe: never None)
+        line = proc.stdout.readline() if proc.stdout else ""
         if not line.startswith("READY"):
             raise RuntimeError(f"le serveur de test n'a pas démarré ({proc.poll()})")
         yield f"http://127.0.0.1:{port}", line.strip()

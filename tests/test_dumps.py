@@ -76,6 +76,7 @@ def test_a_dump_carries_only_stable_uris(kb: KnowledgeBase) -> None:
     assert "https://w3id.org/cooplink/graph/synthetique" in kb.store().named_graphs()
 
 
+@pytest.mark.slow  # an ingest after the build
 def test_a_new_generation_is_served_with_its_dumps_ready(
     kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -496,6 +496,7 @@ def _send(live: Live, attack: Attack) -> httpx.Response | int:
                                headers=attack.headers)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", ATTACKS, ids=[a.name for a in ATTACKS])
 def test_a_hostile_request_is_refused_or_bounded(live: Live, attack: Attack) -> None:
     outcome: dict[str, httpx.Response | int | BaseException] = {}
@@ -542,6 +543,7 @@ def test_there_are_at_least_200_hostile_requests() -> None:
     assert len(ATTACKS) >= 200, len(ATTACKS)
 
 
+@pytest.mark.slow
 def test_the_graph_is_unchanged_after_the_attacks(live: Live) -> None:
     """Last of the module: every attack above has run against this server."""
     assert live.sent == len(ATTACKS)

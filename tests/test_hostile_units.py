@@ -275,6 +275,7 @@ def make_runner(data_dir: Path, **options: object) -> QueryRunner:
     return QueryRunner(lambda: datadir.require_current().store_path, **options)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # waits on purpose for workers to load (seconds each)
 @pytest.mark.parametrize("spares", [0, 1])
 def test_a_warm_spare_answers_while_a_killed_worker_reloads(
     data_dir: Path, spares: int, monkeypatch: pytest.MonkeyPatch

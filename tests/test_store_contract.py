@@ -57,7 +57,7 @@ def remote_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     gen.write_manifest({"generation": gen.id, "triples": disk.triple_count()})
     del disk
     datadir.publish(gen)
-    app = create_app(KnowledgeBase(Settings(data_dir=datadir.root)))
+    app = create_app(KnowledgeBase(Settings(data_dir=datadir.root, search_encoder="hashing")))
     with running_server(app) as url:
         yield url + "/sparql"
     app.state.query_runner.close()
