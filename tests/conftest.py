@@ -65,9 +65,10 @@ def real_kb(tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.fixture(scope="session")
 def base_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir holding the base graphs only (ontology, reference data), made once."""
+    """A new, empty data dir: an ingest into it writes the base graphs (ontology, reference
+    data) and its files as one generation (search_api/write_path.py), no base build first."""
     data_dir = tmp_path_factory.mktemp("base") / "var"
-    KnowledgeBase(Settings(data_dir=data_dir, search_encoder=FAST_ENCODER)).ensure_base()
+    data_dir.mkdir(parents=True)
     return data_dir
 
 

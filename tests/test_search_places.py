@@ -42,7 +42,7 @@ def test_within_the_place_the_subject_leads(real_service: SearchService) -> None
     query: the real model)."""
     country, count = busiest(real_service, "eau-assainissement")
     name = real_service.index.vocab["country"][country]
-    top = real_service.search(f"accès à l'eau potable {name}", limit=10)["results"]
+    top = real_service.search(f"accès à l'eau potable {name}", limit=10).model_dump()["results"]
     assert sum("eau-assainissement" in r["themes"] for r in top) >= min(count, 10) - 1
 
 
