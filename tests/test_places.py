@@ -5,7 +5,6 @@ The cases live in tests/place_cases.py (bench/places.py reports precision and re
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from place_cases import NEGATIVE, PARTNERS, POSITIVE
 
+from graph.reference_tables import load_countries, rows
 from search_api.search import _place_data as data
 from search_api.search._place_text import fold, tokenize
 from search_api.search.places import (
@@ -163,14 +163,11 @@ def test_as_dict_is_plain_json(recognizer: PlaceRecognizer) -> None:
 def _partner_countries() -> set[str]:
     phrases = ROOT / "ingest" / "synthetic" / "phrases"
     places = json.loads((phrases / "places.json").read_text("utf-8"))
-    with (ROOT / "ingest" / "reference" / "dac_countries.csv").open(encoding="utf-8") as f:
-        dac = {row["iso2"] for row in csv.DictReader(f)}
+    dac = {row["iso2"] for row in rows("dac_countries.csv")}
     return (set(places["countries"]) | dac) - data.FRENCH_ISO
 
 
 def test_every_corpus_and_dac_country_has_names_and_demonyms() -> None:
-    from ingest.reference import load_countries
-
     countries = load_countries()
     table = {}
     for line in (data.DATA_DIR / "countries.txt").read_text("utf-8").splitlines():

@@ -7,9 +7,12 @@ from collections import Counter
 import pyoxigraph as ox
 import pytest
 
+import ingest.reference
+from graph import reference_tables
 from graph.namespaces import CL, DAC, RDF, RDFS, SKOS, THEME, UriMinter
+from graph.reference_tables import REFERENCE_DIR
 from ingest.normalise import name_key
-from ingest.reference import REFERENCE_DIR, FrenchAuthority, ReferenceData
+from ingest.reference import FrenchAuthority, ReferenceData
 from ingest.reference_graph import reference_quads
 
 GRAPH = ox.NamedNode("http://example.org/graph/reference")
@@ -202,6 +205,17 @@ def test_vendored_files_are_small_and_licensed() -> None:
     assert {"LICENCE-etalab-2.0.txt", "LICENCE-CC-BY-4.0.txt", "LICENCE-MIT-fr-crs-iati.txt"} <= {
         p.name for p in REFERENCE_DIR.iterdir()
     }
+
+
+def test_the_tables_sit_on_the_ground_floor() -> None:
+    """Ingest and search read the same tables from ``graph/reference/``; the resolver's module
+    still hands out the names it always did."""
+    assert REFERENCE_DIR.parent.name == "graph" and (REFERENCE_DIR / "regions.csv").is_file()
+    assert ingest.reference.REFERENCE_DIR is REFERENCE_DIR
+    assert ingest.reference.Country is reference_tables.Country
+    senegal = ingest.reference.load_countries()["SN"]
+    assert reference_tables.dac_regions()["SN"] == senegal.dac_region == (
+        "South of Sahara, regional")
 
 
 def test_the_eleven_ept_are_typed_with_siren_and_members(

@@ -9,8 +9,7 @@ projects then fall back to the OECD-DAC region (``Geography.same_dac_region``), 
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from graph.reference_tables import dac_regions
 
 _BORDERS: dict[str, str] = {
     # West Africa
@@ -58,14 +57,6 @@ def neighbours() -> dict[str, frozenset[str]]:
             table.setdefault(country, set()).add(other)
             table.setdefault(other, set()).add(country)
     return {k: frozenset(v) for k, v in table.items()}
-
-
-def dac_regions() -> dict[str, str]:
-    """ISO2 → OECD-DAC region name, from the vendored bridge table (ingest/reference)."""
-    path = Path(__file__).resolve().parents[2] / "ingest" / "reference" / "dac_countries.csv"
-    with open(path, encoding="utf-8", newline="") as fh:
-        return {row["iso2"]: row["dac_region_name"] for row in csv.DictReader(fh)
-                if row.get("dac_region_name")}
 
 
 class Geography:

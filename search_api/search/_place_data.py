@@ -19,7 +19,6 @@ variants and demonyms), ``world_regions.json``, ``french_regions.json``, ``provi
 
 from __future__ import annotations
 
-import csv
 import gettext
 import json
 from collections.abc import Iterable, Iterator
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.reference import REFERENCE_DIR, load_countries
+from graph.reference_tables import load_countries, rows
 from search_api.search._place_text import fold, key_variants
 
 DATA_DIR = Path(__file__).parent / "data" / "places"
@@ -263,15 +262,10 @@ def world_regions() -> dict[str, dict[str, Any]]:
     return {k: v for k, v in _json("world_regions.json").items() if not k.startswith("_")}
 
 
-def _reference_rows(name: str) -> list[dict[str, str]]:
-    with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def french_forms() -> Iterator[PlaceForm]:
     """French régions (COG names, former régions, provinces, adjectives) and départements."""
     data = _json("french_regions.json")
-    cog = {r["code"]: r["nom"] for r in _reference_rows("regions.csv")}
+    cog = {r["code"]: r["nom"] for r in rows("regions.csv")}
     for code, region in data["regions"].items():
         label = cog.get(code, region["names"][0].lstrip("^*"))
         place = Place((region["iso2"],) if "iso2" in region else (), (code,))
@@ -284,7 +278,7 @@ def french_forms() -> Iterator[PlaceForm]:
                 yield from forms_of(form, "french_region", label, place, adjective=True,
                                     language=language)
     guarded = {fold(n) for n in data["departements_guarded"]}
-    for row in _reference_rows("departements.csv"):
+    for row in rows("departements.csv"):
         if row["zone"] != "metro":  # overseas départements and collectivities are régions above
             continue
         name = row["nom"]
