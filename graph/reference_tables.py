@@ -5,8 +5,8 @@ ISO country bridge; hand-written names and aliases; their licence texts, see SOU
 the ground floor because two floors read them: ``ingest/reference.py`` builds the whole
 ``ReferenceData`` the resolver and the synthetic generator use, and the search domain
 (``search_api/search/``) reads the country names, the COG régions and départements and the DAC
-regions for place recognition and comparables. This module reads files only, never ``../shared``
-(``scripts/vendor_reference.py`` writes them by hand).
+regions for place recognition and comparables. This module reads only the vendored copies in
+``graph/reference/`` (``scripts/vendor_reference.py`` writes them by hand, once).
 """
 
 from __future__ import annotations

@@ -82,40 +82,26 @@ def vendor_cog(src: Path) -> dict[str, int]:
             if c["type"] == "commune-actuelle"
         ),
     )
-    epci = json.loads((src / "epci.json").read_text(encoding="utf-8"))
     # populationMunicipale is the sum of the members' municipal population, the same measure
-    # as the communes' "population" column, so the two stay comparable.
-    counts["epci.csv"] = _write_csv(
-        OUT / "epci.csv",
-        ["siren", "nom", "type", "population", "membres"],
-        (
-            [
-                e["code"],
-                e["nom"],
-                e["type"],
-                e.get("populationMunicipale"),
-                " ".join(m["code"] for m in e["membres"]),
-            ]
-            for e in epci
-        ),
-    )
-    # The 11 établissements publics territoriaux of the Grand Paris (no own taxation, so not in
-    # epci.json): same columns, their members are communes of the petite couronne and Paris.
-    ept = json.loads((src / "ept.json").read_text(encoding="utf-8"))
-    counts["ept.csv"] = _write_csv(
-        OUT / "ept.csv",
-        ["siren", "nom", "type", "population", "membres"],
-        (
-            [
-                e["code"],
-                e["nom"],
-                e["type"],
-                e.get("populationMunicipale"),
-                " ".join(m["code"] for m in e["membres"]),
-            ]
-            for e in ept
-        ),
-    )
+    # as the communes' "population" column, so the two stay comparable.  The 11 établissements
+    # publics territoriaux of the Grand Paris (no own taxation, so not in epci.json) take the
+    # same columns; their members are communes of the petite couronne and Paris.
+    for name in ("epci", "ept"):
+        groupings = json.loads((src / f"{name}.json").read_text(encoding="utf-8"))
+        counts[f"{name}.csv"] = _write_csv(
+            OUT / f"{name}.csv",
+            ["siren", "nom", "type", "population", "membres"],
+            (
+                [
+                    e["code"],
+                    e["nom"],
+                    e["type"],
+                    e.get("populationMunicipale"),
+                    " ".join(m["code"] for m in e["membres"]),
+                ]
+                for e in groupings
+            ),
+        )
     return counts
 
 

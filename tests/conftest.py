@@ -14,7 +14,6 @@ Two builds of the same test corpus (``TEST_PROJECTS`` projects, seed 42):
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,26 +62,17 @@ def real_kb(tmp_path_factory: pytest.TempPathFactory,
     yield kb
 
 
-@pytest.fixture(scope="session")
-def base_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new, empty data dir: an ingest into it writes the base graphs (ontology, reference
-    data) and its files as one generation (search_api/write_path.py), no base build first."""
-    data_dir = tmp_path_factory.mktemp("base") / "var"
-    data_dir.mkdir(parents=True)
-    return data_dir
-
-
-def copy_base(base_template: Path, target: Path) -> Path:
-    """A fresh copy of the base data dir at ``target`` (a copy takes milliseconds, a base
-    build seconds): what an ingest into a new data dir starts from."""
-    shutil.copytree(base_template, target, symlinks=True)
-    return target
-
-
 @pytest.fixture
-def base_dir(base_template: Path, tmp_path: Path) -> Path:
-    """This test's own data dir holding the base graphs only."""
-    return copy_base(base_template, tmp_path / "base-var")
+def base_dir(tmp_path: Path) -> Path:
+    """This test's own new, empty data dir: an ingest into it writes the base graphs
+    (ontology, reference data) and its files as one generation (search_api/write_path.py)."""
+    return empty_data_dir(tmp_path / "base-var")
+
+
+def empty_data_dir(path: Path) -> Path:
+    """``path`` created empty: what a first ingest starts from."""
+    path.mkdir(parents=True)
+    return path
 
 
 @pytest.fixture(scope="module")

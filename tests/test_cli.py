@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import copy_base
+from conftest import empty_data_dir
 from typer.testing import CliRunner
 
 from search_api.cli import app
@@ -26,9 +26,9 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory, base_template: Path) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir holding only the reference data plus the sample spreadsheet."""
-    d = copy_base(base_template, tmp_path_factory.mktemp("cli") / "var")
+    d = empty_data_dir(tmp_path_factory.mktemp("cli") / "var")
     code, _, err = cli("ingest", str(SAMPLE), "--data-dir", str(d))
     assert code == 0, err
     return d

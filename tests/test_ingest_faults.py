@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import copy_base
+from conftest import empty_data_dir
 from typer.testing import CliRunner
 
 from graph.datadir import DataDir
@@ -349,9 +349,9 @@ def test_chunks_check_records_like_one_batch(tmp_path: Path,
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, base_template: Path) -> Path:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir serving the sample spreadsheet (10 projects)."""
-    data_dir = copy_base(base_template, tmp_path_factory.mktemp("served") / "var")
+    data_dir = empty_data_dir(tmp_path_factory.mktemp("served") / "var")
     env = dict(os.environ, COOPLINK_SEARCH_ENCODER="hashing")
     proc = subprocess.run([sys.executable, "-m", "search_api.cli", "ingest", str(SAMPLE),
                            "--data-dir", str(data_dir)], env=env, capture_output=True, text=True)
