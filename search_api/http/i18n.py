@@ -124,9 +124,14 @@ def _number(context: Context, n: int) -> str:
     return format_number(n, _language(context))
 
 
+@pass_context
+def _euros(context: Context, amount: float) -> str:
+    return format_euros(amount, _language(context))
+
+
 def install(env: Environment) -> None:
     """``_("key", n=…)`` (Jinja's i18n extension, new-style gettext: fields are filled and
-    escaped) and ``number(n)`` in every template of ``env``.
+    escaped), ``number(n)`` and ``euros(amount)`` in every template of ``env``.
 
     Not one ``install_gettext_translations(catalog)`` per language: the environment is shared
     by every router and by concurrent requests, so the catalog is chosen per render from the
@@ -135,6 +140,7 @@ def install(env: Environment) -> None:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_gettext, ngettext=_ngettext, newstyle=True)
     env.globals["number"] = _number
+    env.globals["euros"] = _euros
 
 
 class Labels:
