@@ -229,7 +229,8 @@ def test_paging_links_keep_the_search(client: TestClient) -> None:
 def csv_ids(client: TestClient, href: str) -> list[str]:
     response = client.get(href)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    return [row["id"] for row in csv.DictReader(io.StringIO(response.text))]
+    text = response.content.decode("utf-8-sig")
+    return [row["identifiant"] for row in csv.DictReader(io.StringIO(text), delimiter=";")]
 
 
 def test_the_csv_link_exports_the_same_search(client: TestClient) -> None:
@@ -337,7 +338,8 @@ def test_each_pooling_group_shows_its_title_contacts_and_csv(client: TestClient)
         assert link.text == "Télécharger ce groupe (CSV)"
         assert href_params(link["href"])["group"] == [group["id"]]
     first = items[0].one("a", class_="csv")["href"]
-    rows = list(csv.DictReader(io.StringIO(client.get(first).content.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(client.get(first).content.decode("utf-8-sig")),
+                               delimiter=";"))
     assert {r["projet"] for r in rows} == set(data["clusters"][0]["projects"])
     labels = {n["label"] for a in data["authorities"] for n in a["networks"]}
     assert labels and all(_plain(label) in page.one("main").text for label in labels)

@@ -214,7 +214,9 @@ def test_group_ids_are_stable_and_unique(service: SearchService, answer: Pooling
 def test_the_csv_of_a_group_lists_its_projects_networks_and_amounts(
         service: SearchService, answer: PoolingAnswer, result: dict) -> None:
     group = result["clusters"][0]
-    rows = list(csv.reader(io.StringIO(pooling_csv(answer, service.document, group["id"]))))
+    text = pooling_csv(answer, service.document, group["id"], service.allowed_values())
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     assert rows[0] == POOLING_HEADER and rows[0][2] == "collectivité française"
     body = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
     assert {r["projet"] for r in body} == set(group["projects"])
@@ -223,7 +225,11 @@ def test_the_csv_of_a_group_lists_its_projects_networks_and_amounts(
         doc = service.document(row["projet"])
         assert row["coût total (€)"] == f"{doc.total_cost:.0f}"
         assert "pS-Eau" in row["réseaux"] or "CUF" in row["réseaux"]
-    everything = list(csv.reader(io.StringIO(pooling_csv(answer, service.document))))
+        # labels, not codes: « Commune », « Sénégal »
+        assert row["type de collectivité"][0].isupper()
+        assert all(len(c) > 2 for c in row["pays"].split(" ; "))
+    everything = list(csv.reader(io.StringIO(pooling_csv(answer, service.document)),
+                                 delimiter=";"))
     assert len(everything) - 1 == sum(len(g["projects"]) for g in result["clusters"])
 
 
@@ -293,7 +299,9 @@ def test_the_pooling_api_and_csv_on_the_built_corpus(client: TestClient, tmp_pat
     response = client.get("/api/pooling.csv", params={**params, "group": group["id"]})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")),
+                               delimiter=";"))
     assert {r["projet"] for r in rows} == set(group["projects"])
+    assert {r["pays"] for r in rows} == {"Sénégal"}
     missing = client.get("/api/pooling.csv", params={**params, "group": "proches-0000000000"})
     assert missing.status_code == 404 and "groupe" in missing.json()["error"]

@@ -8,6 +8,8 @@ encoder (the fast hashing one in the default test run, the real model otherwise)
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -200,13 +202,35 @@ def test_paging_walks_the_results_once(service: SearchService) -> None:
     assert len(ids) == len(set(ids)) == min(first["total"], 35)
 
 
-def test_csv_export(client: TestClient, service: SearchService) -> None:
+def test_csv_export_opens_in_a_french_spreadsheet(client: TestClient,
+                                                  service: SearchService) -> None:
     response = client.get("/api/search.csv", params={"q": "eau potable", "country": "SN"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    lines = response.text.splitlines()
-    assert lines[0].startswith("id,uri,title,score,close_match")
-    total = service.search("eau potable", service.filters(country=["SN"])).model_dump()["total"]
-    assert len(lines) - 1 == total
+    # UTF-8 with a byte-order mark, « ; » between fields, French headers
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+    answer = service.search("eau potable", service.filters(country=["SN"]), limit=100)
+    ids = [r["identifiant"] for r in rows]
+    assert ids[:len(answer.results)] == [r.id for r in answer.results]
+    assert len(rows) == answer.total > 0
+    first, result = rows[0], answer.results[0]
+    # labels rather than codes, a decimal comma, the project's amounts in euros
+    assert first["pays"] == "Sénégal" and "SN" not in first["pays"]
+    assert "," in first["score"] and float(first["score"].replace(",", ".")) == pytest.approx(
+        result.score, abs=0.006)
+    doc = service.document(result.id)
+    assert first["coût total (€)"] == f"{doc.total_cost:.0f}"
+    assert first["cofinancement MEAE (€)"] == (
+        f"{doc.ministry_cofinancing:.0f}" if doc.ministry_cofinancing is not None else "")
+    assert first["lien"] == result.uri
+    # ?sep=, for every other tool: commas and a decimal point, same rows
+    plain = client.get("/api/search.csv", params={"q": "eau potable", "country": "SN",
+                                                  "sep": ","})
+    plain_rows = list(csv.DictReader(io.StringIO(plain.text.lstrip("\ufeff"))))
+    assert [r["identifiant"] for r in plain_rows] == [r["identifiant"] for r in rows]
+    assert "." in plain_rows[0]["score"]
+    bad = client.get("/api/search.csv", params={"q": "eau", "sep": "|"})
+    assert bad.status_code == 400 and "séparateur" in bad.json()["error"]
 
 
 def test_similar_projects_belong_to_other_authorities(client: TestClient,

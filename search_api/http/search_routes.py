@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from search_api.http._openapi import error_responses, media_responses
-from search_api.http.csv_exports import SEARCH_MAX_ROWS, pooling_csv, search_csv
+from search_api.http.csv_exports import SEARCH_MAX_ROWS, CsvStyle, pooling_csv, search_csv
 from search_api.http.errors import acceptable
 from search_api.knowledge_base import KnowledgeBase
 from search_api.search.answers import PoolingAnswer, SearchAnswer, SimilarAnswer
@@ -62,12 +62,14 @@ def pooling_data(kb: KnowledgeBase, country: list[str] | None = None,
 
 
 def pooling_csv_data(kb: KnowledgeBase, country: list[str] | None = None,
-                     theme: list[str] | None = None, group: str | None = None) -> str:
+                     theme: list[str] | None = None, group: str | None = None,
+                     sep: str | None = None) -> str:
     """The ``/api/pooling.csv`` export: one group (``group``, an ``id`` of ``/api/pooling``)
     or every group, one row per project and French authority."""
     service = kb.search_service()
     return pooling_csv(pooling_data(kb, country, theme), service.document,
-                       (group or "").strip() or None)
+                       (group or "").strip() or None, service.allowed_values(),
+                       CsvStyle.parse(sep))
 
 
 def sparql_data(kb: KnowledgeBase, params: SearchParams) -> str:
@@ -97,10 +99,13 @@ def search_router(kb: KnowledgeBase) -> APIRouter:
     @router.get("/api/search.csv", response_class=Response,
                 dependencies=[Depends(acceptable("text/csv"))],
                 responses=_answers("text/csv", "Les résultats, une ligne par projet.", 503))
-    def api_search_csv(params: Search) -> Response:
+    def api_search_csv(params: Search, sep: str | None = None) -> Response:
         """Les résultats d'une recherche en CSV (10 000 au plus), dans son ordre ; limit et
-        offset sont ignorés."""
-        text = search_csv(search_rows(kb, params).results)
+        offset sont ignorés. Pour un tableur français : UTF-8 avec BOM, « ; », virgule
+        décimale ; ``sep=,`` pour les autres outils."""
+        service = kb.search_service()
+        text = search_csv(search_rows(kb, params).results, service.document,
+                          service.allowed_values(), CsvStyle.parse(sep))
         return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": 'attachment; filename="cooplink-recherche.csv"'})
 
@@ -129,9 +134,10 @@ def search_router(kb: KnowledgeBase) -> APIRouter:
                 responses=_answers("text/csv", "Le groupe, une ligne par projet et collectivité.",
                                    404, 503))
     def api_pooling_csv(country: Values = None, theme: Values = None,
-                        group: str | None = None) -> Response:
-        """Un groupe de mutualisation (ou tous) en CSV : collectivités, réseaux, montants."""
-        text = pooling_csv_data(kb, country, theme, group)
+                        group: str | None = None, sep: str | None = None) -> Response:
+        """Un groupe de mutualisation (ou tous) en CSV : collectivités, réseaux, montants
+        (« ; » et BOM pour un tableur français ; ``sep=,`` pour les autres outils)."""
+        text = pooling_csv_data(kb, country, theme, group, sep)
         name = f"cooplink-mutualisation-{group}.csv" if group else "cooplink-mutualisation.csv"
         safe = "".join(c for c in name if c.isalnum() or c in "-_.")
         return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
