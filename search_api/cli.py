@@ -286,6 +286,9 @@ def search(
         typer.Option("--places/--no-places",
                      help="Comprendre les lieux nommés (« en Tunisie », « au Sahel »)."),
     ] = True,
+    sort: Annotated[
+        str, typer.Option("--sort", help="Ordre : relevance (pertinence), recent, cost.")
+    ] = "relevance",
     as_json: Annotated[
         bool, typer.Option("--json", help="Réponse JSON de l'API sur stdout.")
     ] = False,
@@ -294,7 +297,7 @@ def search(
     kb = _kb(data_dir)
     # the API's own parameters (and checks), so the CLI searches exactly as /api/search does
     params = _search_params(q=text, country=country, theme=theme, limit=str(limit),
-                            places=None if places else "off")
+                            places=None if places else "off", sort=sort)
     result = search_data(kb, params)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")

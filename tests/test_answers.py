@@ -95,7 +95,7 @@ def test_openapi_lists_the_response_schemas(client: TestClient) -> None:
              for path in ("/api/search", "/api/search.csv", "/api/search.sparql")]
     assert names[0] == names[2] == names[1] - {"sep"} == {
         "q", "country", "theme", "authority_type", "region", "start_year_min",
-        "start_year_max", "limit", "offset", "places"}
+        "start_year_max", "limit", "offset", "places", "sort"}
 
 
 def test_docs_are_served_without_a_cdn(client: TestClient) -> None:

@@ -410,3 +410,38 @@ def test_an_empty_corpus_is_searchable(tmp_path: Path) -> None:
     service = SearchService(SearchIndex.load(tmp_path / "g", encoder))
     assert service.search("eau").model_dump()["total"] == 0
     assert service.search("").model_dump()["results"] == []
+
+
+def test_sort_orders_close_matches_then_the_rest_by_recency_or_cost(
+        client: TestClient, service: SearchService) -> None:
+    params = {"q": "eau potable", "country": "SN", "limit": 100}
+    relevance = client.get("/api/search", params=params).json()
+    for order in ("recent", "cost"):
+        body = client.get("/api/search", params={**params, "sort": order}).json()
+        # the same projects, close matches still first, each part ordered by the key
+        assert body["total"] == relevance["total"]
+        assert body["relevant_total"] == relevance["relevant_total"]
+        results = body["results"]
+        assert [r["close_match"] for r in results] == sorted(
+            (r["close_match"] for r in results), reverse=True)
+        close = [r for r in results if r["close_match"]]
+        assert {r["id"] for r in close} == {
+            r["id"] for r in relevance["results"] if r["close_match"]}
+        for part in (close, [r for r in results if not r["close_match"]]):
+            if order == "recent":
+                keys = [r["start_year"] or 0 for r in part]
+            else:
+                keys = [service.document(r["id"]).total_cost or -1.0 for r in part]
+            assert keys == sorted(keys, reverse=True)
+    listing = client.get("/api/search", params={"country": "SN", "sort": "cost", "limit": 50})
+    costs = [service.document(r["id"]).total_cost or -1.0 for r in listing.json()["results"]]
+    assert costs == sorted(costs, reverse=True) and costs[0] > 0
+    bad = client.get("/api/search", params={"q": "eau", "sort": "prix"})
+    assert bad.status_code == 400 and "sort" in bad.json()["error"]
+
+
+def test_the_page_offers_the_three_orders_and_keeps_the_chosen_one(client: TestClient) -> None:
+    page = client.get("/", params={"q": "eau potable", "sort": "recent"}).text
+    assert 'data-sort="recent" aria-current="true"' in page
+    assert "les plus récents" in page and "coût total" in page
+    assert "sort=recent" in page.split('class="csv"')[1].split(">")[0]

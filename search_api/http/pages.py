@@ -34,7 +34,7 @@ from search_api.http.search_routes import (
     sparql_data,
 )
 from search_api.knowledge_base import KnowledgeBase
-from search_api.search.params import DEFAULT_LIMIT
+from search_api.search.params import DEFAULT_LIMIT, SORTS
 from search_api.search.pooling import MAX_GROUP
 
 FACET_FIELDS = ("country", "theme", "authority_type", "region")
@@ -292,8 +292,10 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         query = data["query"]
         page_size, start = search.page_size(), search.start()
         ignored = data["understood"]["places_ignored"]
+        order = search.order()
         params: dict[str, Any] = {"q": query, **filters.as_params(),
-                                  "places": "off" if ignored else None}
+                                  "places": "off" if ignored else None,
+                                  "sort": order if order != "relevance" else None}
         keep: dict[str, Any] = {**params,
                                 "limit": page_size if page_size != DEFAULT_LIMIT else None}
         chips = [{**place, "label_text": ctx.place_label(place),
@@ -322,6 +324,9 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
             "json_href": url("/api/search", {**keep, "offset": start or None}),
             "sparql_href": url("/sparql", {"query": sparql_data(kb, search)}),
             "clear_href": url("/", {"q": query}),
+            "sort_links": [{"value": value, "current": value == order,
+                            "href": url("/", {**keep, "sort": None if value == "relevance"
+                                              else value})} for value in SORTS],
         })
 
     @router.get("/projets/{project_id}/comparables", response_class=HTMLResponse)

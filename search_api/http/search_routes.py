@@ -36,7 +36,7 @@ def search_data(kb: KnowledgeBase, params: SearchParams) -> SearchAnswer:
     service = kb.search_service()
     filters = service.filters(**params.raw_filters())
     return service.search(params.q, filters, limit=params.page_size(), offset=params.start(),
-                          places=params.with_places())
+                          places=params.with_places(), sort=params.order())
 
 
 def search_rows(kb: KnowledgeBase, params: SearchParams) -> SearchAnswer:
@@ -45,7 +45,8 @@ def search_rows(kb: KnowledgeBase, params: SearchParams) -> SearchAnswer:
     service = kb.search_service()
     filters = service.filters(**params.raw_filters())
     return service.search(params.q, filters, limit=SEARCH_MAX_ROWS, offset=0,
-                          max_limit=SEARCH_MAX_ROWS, places=params.with_places())
+                          max_limit=SEARCH_MAX_ROWS, places=params.with_places(),
+                          sort=params.order())
 
 
 def similar_data(kb: KnowledgeBase, project_id: str,

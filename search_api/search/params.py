@@ -35,6 +35,21 @@ def parse_int(value: str | int | None, name: str, default: int) -> int:
         raise BadRequest(f"{name} doit être un nombre entier, pas « {value} »") from None
 
 
+#: Orders of a search: the ranking (default), most recent first, highest cost first.
+SORTS = ("relevance", "recent", "cost")
+
+
+def sort_order(value: str | None) -> str:
+    """``sort=relevance|recent|cost`` (default ``relevance``); :class:`BadRequest` otherwise."""
+    if value is None or not value.strip():
+        return "relevance"
+    choice = value.strip().lower()
+    if choice not in SORTS:
+        raise BadRequest(f"sort doit valoir {', '.join(f'« {s} »' for s in SORTS)}, "
+                         f"pas « {value} »")
+    return choice
+
+
 def places_wanted(value: str | None) -> bool:
     """``places=off`` (or ``non``, ``0``, ``false``) ignores the places a query names."""
     if value is None or not value.strip():
@@ -66,6 +81,10 @@ class SearchParams(BaseModel):
     offset: str | None = Field(None, description="Rang du premier résultat (défaut 0).")
     places: str | None = Field(
         None, description="« off » : ignorer les lieux nommés dans q (défaut « auto »).")
+    sort: str | None = Field(
+        None, description="Ordre : « relevance » (défaut : pertinence), « recent » (les plus "
+        "récents d'abord), « cost » (coût total décroissant). Avec un texte, les résultats "
+        "proches restent devant les autres.")
 
     def raw_filters(self) -> dict[str, Any]:
         """The filter values, for :meth:`SearchService.filters`."""
@@ -81,3 +100,6 @@ class SearchParams(BaseModel):
 
     def with_places(self) -> bool:
         return places_wanted(self.places)
+
+    def order(self) -> str:
+        return sort_order(self.sort)

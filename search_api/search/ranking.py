@@ -44,6 +44,15 @@ from dataclasses import dataclass
 import numpy as np
 
 Kind = str  # "short" | "sentence"
+def ranks(*keys: np.ndarray) -> np.ndarray:
+    """Each item's rank by ``keys`` (the last key first, the others break ties; ascending),
+    scaled to [0, 1): an order that can be added to :data:`CLOSE_FIRST`."""
+    order = np.lexsort(keys)
+    out = np.empty(len(order), dtype=np.float64)
+    out[order] = np.arange(len(order), dtype=np.float64) / max(len(order), 1)
+    return out
+
+
 #: Added to the ranking key of close matches: they come before every further result, whose
 #: order among themselves is the score's (scores stay far below this).
 CLOSE_FIRST = 1e6

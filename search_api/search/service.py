@@ -93,6 +93,16 @@ class SearchService:
         # Listing order of a search without text: most recent first, then identifier.
         years = index.years.astype(np.float64)
         self._recency = years * 1e6 - np.arange(len(index))  # docs are sorted by id already
+        # The other orders (``sort=``) as ranks in [0, 1): added to CLOSE_FIRST they keep close
+        # matches ahead of further results, whatever the order inside each part.
+        self._sort_ranks = {"recent": ranking.ranks(self._recency),
+                            "cost": ranking.ranks(self._recency, self._costs())}
+
+    def _costs(self) -> np.ndarray:
+        """Each project's total cost in euros (-1 when unknown or in another currency)."""
+        return np.array([d.total_cost if d.total_cost is not None
+                         and (d.currency or "EUR") == "EUR" else -1.0
+                         for d in self.index.docs], dtype=np.float64)
 
     # ------------------------------------------------------------------ helpers
     def query_vector(self, text: str) -> np.ndarray:
@@ -243,7 +253,7 @@ class SearchService:
     # ------------------------------------------------------------------ search
     def search(self, q: str = "", filters: SearchFilters | None = None, limit: int = 20,
                offset: int = 0, max_limit: int = MAX_LIMIT, places: bool = True,
-               ) -> SearchAnswer:
+               sort: str = "relevance") -> SearchAnswer:
         """Search: ``query``, ``understood``, ``total``, ``relevant_total``, ``results`` and
         ``facets`` (:class:`SearchAnswer`).
 
@@ -252,7 +262,8 @@ class SearchService:
         ``relevance_cut`` are *close matches* (``close_match`` per result, ``relevant_total``);
         the others are still listed after them. Places named in ``q`` steer the ranking
         towards their projects (``understood``; ``places=False`` ignores them). An empty ``q``
-        lists the projects matching the filters, most recent first."""
+        lists the projects matching the filters, most recent first. ``sort`` (``recent``,
+        ``cost``) orders the close matches, then the further results, by that key instead."""
         _check_paging(limit, offset, max_limit)
         filters = filters or SearchFilters()
         query = " ".join(q.split())
@@ -265,7 +276,7 @@ class SearchService:
         understood = self.reader.read(query, places)
         if query:
             needed = ranking.needed_for_facets(masks, n)
-            if not masks and index.vectors.kind != "exact":
+            if not masks and index.vectors.kind != "exact" and sort == "relevance":
                 pool = self._pool(query)
                 # The pool holds the best candidates; a page beyond it scores everything.
                 if offset + limit <= int(pool.sum()):
@@ -277,7 +288,8 @@ class SearchService:
             scores, close = self._recency, np.ones(n, dtype=bool)
         chosen = np.flatnonzero(candidates)
         # Close matches first, so the page can draw one line above the further results.
-        order = scores + ranking.CLOSE_FIRST * close if query else scores
+        key = scores if sort == "relevance" else self._sort_ranks[sort]
+        order = key + ranking.CLOSE_FIRST * close if query else key
         page = chosen[ranking.rank(order[chosen], offset, limit)]
         everything = np.ones(n, dtype=bool)
         counts = ranking.facet_counts(index.fields, index.years, index.year_values, masks,
