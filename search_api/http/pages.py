@@ -21,9 +21,9 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from graph.namespaces import CL, THEME
 from search_api.http import i18n
-from search_api.http._entity_view import LinkMapper
+from search_api.http.page_context import PageContext as BasePageContext
+from search_api.http.page_context import Pages
 from search_api.http.search_routes import (
     SIMILAR_LIMIT,
     Search,
@@ -42,16 +42,6 @@ FACET_FIELDS = ("country", "theme", "authority_type", "region")
 FACET_VISIBLE = 8
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
-_ENGLISH_LABELS = f"""
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?field ?value (SAMPLE(?l) AS ?label) WHERE {{
-  {{ ?s skos:inScheme <{THEME.rstrip('/')}> ; skos:notation ?value ; skos:prefLabel ?l .
-     BIND("theme" AS ?field) }}
-  UNION
-  {{ ?s a <{CL}Pays> ; <{CL}codeIso2> ?value ; skos:prefLabel ?l . BIND("country" AS ?field) }}
-  FILTER(langMatches(lang(?l), "en"))
-}} GROUP BY ?field ?value
-"""
 
 
 def url(path: str, params: Mapping[str, Any]) -> str:
@@ -101,31 +91,8 @@ def page_links(total: int, limit: int, offset: int, link: Any) -> dict[str, Any]
     }
 
 
-class PageContext:
-    """What every page of one request shares: language, labels and the entity links."""
-
-    def __init__(self, request: Request, kb: KnowledgeBase, english: Mapping[str, Any],
-                 health: dict[str, Any]) -> None:
-        self.request = request
-        self.health = health
-        self.asked = request.query_params.get("lang")
-        self.lang = i18n.choose_language(self.asked, request.cookies.get(i18n.COOKIE))
-        self.t = i18n.Translator(self.lang)
-        self.kb = kb
-        self.service = kb.search_service()
-        self.labels = i18n.Labels(self.service.index.vocab, english, self.lang)
-        self.links = LinkMapper(kb.minter.base)
-
-    def href(self, uri: str) -> str:
-        """Entity pages are served by this app under the URI's path: a link stays on this
-        server even though the URI itself is under the stable base (w3id.org)."""
-        return self.links.local(uri)
-
-    def toggle(self) -> str:
-        """This page in the other language."""
-        params = [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
-        params.append(("lang", self.t("lang.other_code")))
-        return f"{self.request.url.path}?{urllib.parse.urlencode(params)}"
+class PageContext(BasePageContext):
+    """The search pages' context: the shared one plus cards, places and reasons."""
 
     def place_label(self, place: Mapping[str, Any]) -> str:
         """« Pays : Tunisie » — a place the query names, for its chip."""
@@ -246,40 +213,8 @@ def facet_groups(ctx: PageContext, facets: Mapping[str, Sequence[Mapping[str, An
 def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
     """The HTML pages over ``kb``; installs ``_()`` and ``number()`` in ``templates``."""
     router = APIRouter(include_in_schema=False)
-    i18n.install(templates.env)
-    english: dict[str, Any] = {"generation": None, "labels": {}}  # per-router cache, not global
-
-    def english_labels(generation: str | None) -> Mapping[str, Mapping[str, str]]:
-        """The graph's English labels of themes and countries, read once per generation."""
-        if english["generation"] != generation:
-            labels: dict[str, dict[str, str]] = {"theme": {}, "country": {}}
-            for row in kb.query(_ENGLISH_LABELS).rows():
-                labels[str(row["field"])][str(row["value"])] = str(row["label"])
-            english.update(generation=generation, labels=labels)
-        result: Mapping[str, Mapping[str, str]] = english["labels"]
-        return result
-
-    def begin(request: Request) -> PageContext | Response:
-        """The page's context, or the home page of a data dir without a graph yet."""
-        health = kb.health()
-        if health["status"] != "ok":
-            lang = i18n.choose_language(request.query_params.get("lang"),
-                                        request.cookies.get(i18n.COOKIE))
-            return templates.TemplateResponse(request, "home.html",
-                                              {"lang": lang, "health": health})
-        return PageContext(request, kb, english_labels(health.get("generation")), health)
-
-    def render(ctx: PageContext, template: str, context: dict[str, Any]) -> Response:
-        response = templates.TemplateResponse(ctx.request, template, {
-            "lang": ctx.lang, "toggle": ctx.toggle(), "health": ctx.health,
-            "synthetic": ctx.health.get("synthetic_projects", 0),
-            # a quick tier is served while the full index is computed (docs/search.md)
-            "tier": ctx.kb.search_tier(),
-            **context,
-        })
-        if ctx.asked in i18n.LANGUAGES:  # remember an explicit choice
-            response.set_cookie(i18n.COOKIE, ctx.lang, max_age=COOKIE_MAX_AGE, samesite="lax")
-        return response
+    pages = Pages(kb, templates, PageContext)
+    begin, render = pages.begin, pages.render
 
     @router.get("/", response_class=HTMLResponse)
     def search_page(request: Request, search: Search) -> Response:
