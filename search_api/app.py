@@ -30,6 +30,7 @@ from search_api.http._openapi import (
 from search_api.http.dumps import dumps_router
 from search_api.http.errors import install_error_handlers
 from search_api.http.linked_data import linked_data_router
+from search_api.http.network_routes import network_router
 from search_api.http.pages import pages_router  # issue 4: staff search pages
 from search_api.http.search_routes import search_router  # issue 4: search API
 from search_api.http.sparql import make_runner, sparql_router
@@ -87,6 +88,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     app.include_router(void_router(kb))
     app.include_router(dumps_router(kb))
     app.include_router(search_router(kb))  # issue 4: /api/search, similar, pooling
+    app.include_router(network_router(kb, templates))  # /reseau, /api/network, /api/concentration
     app.include_router(linked_data_router(kb, templates))
     app.include_router(pages_router(kb, templates))  # /, /projets/{id}/comparables, /mutualisation
 

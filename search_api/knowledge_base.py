@@ -13,10 +13,11 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pyoxigraph as ox
 
@@ -55,6 +56,10 @@ from search_api.search.sparql_functions import (
 from search_api.settings import Settings
 from search_api.write_path import WritePath, build_search
 
+T = TypeVar("T")
+#: Page figures kept per generation (every country, theme and profile visited, at most).
+MEMO_ENTRIES = 2048
+
 
 class KnowledgeBase:
     """The cooperation knowledge graph of one data directory."""
@@ -78,6 +83,9 @@ class KnowledgeBase:
         self._load_lock = threading.Lock()  # one search index load at a time
         self._encoder_lock = threading.Lock()  # one model load at a time
         self._place_forms: tuple[PlaceForm, ...] | None = None  # the built-in gazetteer, read once
+        # Figures of the pages, computed once per served generation (see ``memo``).
+        self._memo: OrderedDict[Hashable, object] = OrderedDict()
+        self._memo_generation: str | None = None
         #: False until ``warm`` has loaded the model and indexes (``/healthz``: "starting").
         self.ready = False
 
@@ -192,6 +200,28 @@ class KnowledgeBase:
             "built_at": m.get("built_at"),
             "base_uri": m.get("base_uri"),
         }
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per served generation and ``key`` (the statistics of the state-of-
+        cooperation pages: a graph never changes inside a generation, so its figures are
+        computed at the first visit and dropped when a rebuild is published). Two requests may
+        compute the same figure at once; both get equal values."""
+        gen = self.datadir.current()
+        generation = gen.id if gen is not None else None
+        with self._lock:
+            if self._memo_generation != generation:
+                self._memo.clear()
+                self._memo_generation = generation
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return cast(T, self._memo[key])
+        value = compute()
+        with self._lock:
+            if self._memo_generation == generation:
+                self._memo[key] = value
+                while len(self._memo) > MEMO_ENTRIES:
+                    self._memo.popitem(last=False)
+        return value
 
     # ---------------------------------------------------------------- writing
     # Every write is one transaction of named steps: see search_api/write_path.py.

@@ -13,10 +13,12 @@ The domain gives ids, not titles: the HTTP wing translates ``figure.<id>``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
+from graph.namespaces import PREFIXES
 from graph.store import QueryOutcome
 
 #: What runs a SPARQL SELECT (``KnowledgeBase.query``, or a store's ``query``).
@@ -48,6 +50,13 @@ class Figure(BaseModel):
     @property
     def maximum(self) -> float:
         return max((row.value for row in self.rows), default=0.0)
+
+
+def with_prefixes(query: str) -> str:
+    """``query`` preceded by the PREFIX lines of the prefixes it uses (and only those), so the
+    text a reader copies from « voir la requête » runs on any SPARQL endpoint."""
+    used = [p for p in PREFIXES if re.search(rf"(?<![\w:<]){p}:", query)]
+    return "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in used) + query.strip()
 
 
 def _number(value: object) -> float:
