@@ -81,7 +81,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
                                                             "X-SPARQL-MaxBytes"])
     # outermost: an oversized request is refused before anything reads it (issue 8)
     app.add_middleware(RequestLimits, max_url_bytes=kb.settings.http_max_url_bytes,
-                       max_body_bytes=kb.settings.http_max_body_bytes)
+                       max_body_bytes=kb.settings.http_max_body_bytes, templates=templates)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(sparql_router(kb, runner, templates))
     app.include_router(void_router(kb))
