@@ -132,22 +132,27 @@ def test_422_names_each_field_in_french(client: TestClient) -> None:
     assert "paramètre invalide" in body["error"]
 
 
-def test_an_unexpected_exception_is_a_500_logged_on_the_server_only(
-        app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch,
+def test_an_unexpected_exception_is_a_500_logged_once_on_the_server_only(
+        app: FastAPI, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     def broken() -> None:
         raise RuntimeError("secret interne")
 
     monkeypatch.setattr(app.state.kb, "search_service", broken)
-    with caplog.at_level(logging.ERROR, logger="cooplink.http"):
-        response = client.get("/api/search", params={"q": "eau"})
-        page = client.get("/", params={"q": "eau"}, headers=HTML)
+    # raise_server_exceptions: an exception escaping the application (which uvicorn would log
+    # a second time) fails the test; no lifespan (the module's client ran it)
+    strict = TestClient(app, raise_server_exceptions=True)
+    with caplog.at_level(logging.DEBUG):
+        response = strict.get("/api/search", params={"q": "eau"})
+        page = strict.get("/", params={"q": "eau"}, headers=HTML)
     body = _check_json(response, 500)
     assert "secret interne" not in response.text and "journalisée" in body["error"]
     _check_html(page, 500)
     assert "secret interne" not in page.text
-    logged = [r for r in caplog.records if r.name == "cooplink.http"]
-    assert logged and logged[0].exc_info is not None and "/api/search" in logged[0].getMessage()
+    tracebacks = [r for r in caplog.records if r.exc_info is not None]
+    assert [r.getMessage() for r in tracebacks] == ["erreur inattendue sur GET /api/search",
+                                                    "erreur inattendue sur GET /"]
+    assert all(r.name == "cooplink.http" and r.levelno == logging.ERROR for r in tracebacks)
 
 
 def test_503_without_a_graph(empty: TestClient) -> None:

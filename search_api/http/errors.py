@@ -4,9 +4,10 @@ Every error, from every route and every status, answers the same JSON body,
 ``{"ok": false, "error": "<une phrase en français>", "status": N}`` (:class:`ErrorBody`; a 422
 adds ``detail``, one entry per invalid field), or the French HTML error page when the client
 asks for HTML. :func:`install_error_handlers` registers the handlers that make it so: the
-project's :class:`~graph.errors.CooplinkError`, Starlette's HTTP errors (unknown path, method),
-FastAPI's validation errors and any unexpected exception (500, logged with its traceback on the
-server only). :func:`acceptable` refuses a client that accepts none of a route's formats (406).
+project's :class:`~graph.errors.CooplinkError`, Starlette's HTTP errors (unknown path, method)
+and FastAPI's validation errors; :class:`UnexpectedErrors` answers any other exception (500,
+its traceback logged once, on the server only). :func:`acceptable` refuses a client that
+accepts none of a route's formats (406).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.errors import CooplinkError, NotAcceptable
 from search_api.http._negotiation import negotiate
@@ -115,7 +117,9 @@ def error_response(request: Request, templates: Jinja2Templates, body: ErrorBody
 
 
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
-    """Register the handlers that turn every exception into :class:`ErrorBody`."""
+    """Register the handlers that turn every exception into :class:`ErrorBody`; called after
+    the other middleware is added, so that :class:`UnexpectedErrors` wraps them all."""
+    app.add_middleware(UnexpectedErrors, templates=templates)
 
     @app.exception_handler(CooplinkError)
     async def on_project_error(request: Request, exc: CooplinkError) -> Response:
@@ -134,13 +138,43 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
         return error_response(request, templates, ErrorBody(
             error=problems_sentence(problems), status=422, detail=problems))
 
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        # The traceback stays in the server's log; the client learns only that it failed.
-        log.exception("erreur inattendue sur %s %s", request.method, request.url.path,
-                      exc_info=exc)
-        return error_response(request, templates, ErrorBody(error=HTTP_MESSAGES[500],
-                                                            status=500))
+
+class UnexpectedErrors:
+    """Any exception no handler took: one log record with its traceback, and a 500 by the
+    contract.
+
+    A middleware rather than ``app.exception_handler(Exception)``: Starlette runs that handler
+    and then re-raises the exception so that the server may log it, and uvicorn does — the
+    traceback was logged twice. Here the exception stops: logged once, with the request's
+    method and path. Only when the response has already started (too late for a status) does
+    it go on to the server, which logs it (once) and closes the connection."""
+
+    def __init__(self, app: ASGIApp, templates: Jinja2Templates) -> None:
+        self.app = app
+        self.templates = templates
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise
+            request = Request(scope)
+            # The traceback stays in the server's log; the client learns only that it failed.
+            log.exception("erreur inattendue sur %s %s", request.method, request.url.path)
+            response = error_response(request, self.templates,
+                                      ErrorBody(error=HTTP_MESSAGES[500], status=500))
+            await response(scope, receive, send)
 
 
 def acceptable(*media: str) -> Callable[[Request], None]:
