@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -36,15 +36,14 @@ from search_api.http.search_routes import (
 )
 from search_api.knowledge_base import KnowledgeBase
 from search_api.search.answers import (
-    AuthorityRef,
     Contact,
     FacetEntry,
-    PartnerRef,
     PlaceFound,
     PoolingGroup,
     QueryReading,
     Reason,
     SearchResult,
+    SimilarResult,
     authority_refs,
     partner_refs,
 )
@@ -115,27 +114,8 @@ def page_links(total: int, limit: int, offset: int, link: Any) -> dict[str, Any]
     }
 
 
-class Project(Protocol):
-    """What a project card shows: a search result, a comparable project or its source."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def uri(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def countries(self) -> list[str]: ...
-    @property
-    def themes(self) -> list[str]: ...
-    @property
-    def french_authorities(self) -> list[AuthorityRef]: ...
-    @property
-    def partners(self) -> list[PartnerRef]: ...
-    @property
-    def start_year(self) -> int | None: ...
-    @property
-    def end_year(self) -> int | None: ...
+#: what a project card shows: a search result, a comparable project (or its source)
+Project = SearchResult | SimilarResult
 
 
 class PageContext:
