@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from search_api.http import i18n
 from search_api.http._limits import RequestLimits, uvicorn_options
 from search_api.http._openapi import (
     COMMON_ERRORS,
@@ -73,6 +74,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         responses=error_responses(*COMMON_ERRORS),  # any route: size limits, bad parameters
     )
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    i18n.install(templates.env)  # _() and number() in every page, error pages included
     app.state.kb = kb
     app.state.query_runner = runner
     # Browser clients on other origins may query the endpoint and fetch descriptions (GET/POST).

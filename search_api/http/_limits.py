@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from search_api.http.errors import ErrorBody, error_response
+from search_api.http.errors import Sentence, error_response
 
 #: bound of uvicorn's HTTP parser on a request head (line and headers); must exceed the URL
 #: limit so that a long URL gets our 414 rather than uvicorn's bare 400
@@ -46,11 +46,11 @@ class RequestLimits:
         self.templates = templates
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int,
-                      message: str) -> None:
+                      sentence: Sentence) -> None:
         """The error contract's answer; the connection closes, as the rest of an oversized
         body is never read."""
-        response = error_response(Request(scope), self.templates,
-                                  ErrorBody(error=message, status=status), {"connection": "close"})
+        response = error_response(Request(scope), self.templates, sentence.body(status),
+                                  {"connection": "close"}, sentence=sentence)
         await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,17 +60,16 @@ class RequestLimits:
         target = len(scope.get("raw_path") or scope["path"].encode()) + len(
             scope.get("query_string") or b"")
         if target > self.max_url:
-            await self._refuse(scope, receive, send, 414, (
-                f"URL trop longue ({target} octets ; au plus {self.max_url}, réglage "
-                "http_max_url_bytes) : envoyez les longues requêtes SPARQL par POST"))
+            await self._refuse(scope, receive, send, 414, Sentence(
+                "error.limit.url", {"length": target, "max": self.max_url}))
             return
         announced = dict(scope.get("headers") or []).get(b"content-length")
-        too_large = (f"corps de requête trop long (au plus {self.max_body} octets, réglage "
-                     "http_max_body_bytes)")
-        if announced is not None and (not announced.isdigit() or int(announced) > self.max_body):
-            await self._refuse(scope, receive, send, 413 if announced.isdigit() else 400,
-                               too_large if announced.isdigit()
-                               else "en-tête Content-Length invalide")
+        too_large = Sentence("error.limit.body", {"max": self.max_body})
+        if announced is not None and not announced.isdigit():
+            await self._refuse(scope, receive, send, 400, Sentence("error.limit.length"))
+            return
+        if announced is not None and int(announced) > self.max_body:
+            await self._refuse(scope, receive, send, 413, too_large)
             return
         received = 0
         started = False

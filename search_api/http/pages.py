@@ -53,7 +53,6 @@ from search_api.search.pooling import MAX_GROUP
 FACET_FIELDS = ("country", "theme", "authority_type", "region")
 #: Facet values shown before « voir les autres » (selected values are always shown).
 FACET_VISIBLE = 8
-COOKIE_MAX_AGE = 365 * 24 * 3600
 
 _ENGLISH_LABELS = f"""
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
@@ -125,8 +124,7 @@ class PageContext:
                  health: dict[str, Any]) -> None:
         self.request = request
         self.health = health
-        self.asked = request.query_params.get("lang")
-        self.lang = i18n.choose_language(self.asked, request.cookies.get(i18n.COOKIE))
+        self.lang = i18n.request_language(request)
         self.t = i18n.Translator(self.lang)
         self.kb = kb
         self.service = kb.search_service()
@@ -140,9 +138,7 @@ class PageContext:
 
     def toggle(self) -> str:
         """This page in the other language."""
-        params = [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
-        params.append(("lang", self.t("lang.other_code")))
-        return f"{self.request.url.path}?{urllib.parse.urlencode(params)}"
+        return i18n.toggle_href(self.request, self.lang)
 
     def place_label(self, place: PlaceFound) -> str:
         """« Pays : Tunisie » — a place the query names, for its chip."""
@@ -265,9 +261,8 @@ def facet_groups(ctx: PageContext, facets: Mapping[str, Sequence[FacetEntry]],
 
 
 def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
-    """The HTML pages over ``kb``; installs ``_()`` and ``number()`` in ``templates``."""
+    """The HTML pages over ``kb`` (``templates`` with :func:`i18n.install`'s ``_()``)."""
     router = APIRouter(include_in_schema=False)
-    i18n.install(templates.env)
     english: dict[str, Any] = {"generation": None, "labels": {}}  # per-router cache, not global
 
     def english_labels(generation: str | None) -> Mapping[str, Mapping[str, str]]:
@@ -284,10 +279,11 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         """The page's context, or the home page of a data dir without a graph yet."""
         health = kb.health()
         if health["status"] != "ok":
-            lang = i18n.choose_language(request.query_params.get("lang"),
-                                        request.cookies.get(i18n.COOKIE))
-            return templates.TemplateResponse(request, "home.html",
-                                              {"lang": lang, "health": health})
+            lang = i18n.request_language(request)
+            response = templates.TemplateResponse(request, "home.html", {
+                "lang": lang, "toggle": i18n.toggle_href(request, lang), "health": health})
+            i18n.remember_choice(request, response, lang)
+            return response
         return PageContext(request, kb, english_labels(health.get("generation")), health)
 
     def render(ctx: PageContext, template: str, context: dict[str, Any]) -> Response:
@@ -298,8 +294,7 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
             "tier": ctx.kb.search_tier(),
             **context,
         })
-        if ctx.asked in i18n.LANGUAGES:  # remember an explicit choice
-            response.set_cookie(i18n.COOKIE, ctx.lang, max_age=COOKIE_MAX_AGE, samesite="lax")
+        i18n.remember_choice(ctx.request, response, ctx.lang)
         return response
 
     @router.get("/", response_class=HTMLResponse)
