@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from search_api.http import i18n
+from search_api.http._head import HeadAsGet
 from search_api.http._limits import RequestLimits, uvicorn_options
 from search_api.http._openapi import (
     COMMON_ERRORS,
@@ -95,6 +96,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     document_other_routes(app)
 
     install_error_handlers(app, templates)  # one error shape (search_api/http/errors.py)
+    app.add_middleware(HeadAsGet)  # outermost: HEAD wherever GET, errors and limits included
     install_docs(app)  # offline Swagger UI at /docs
 
     @app.get("/healthz")
