@@ -20,6 +20,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from search_api.http import i18n
+from search_api.http._head import HeadAsGet
 from search_api.http._limits import RequestLimits, uvicorn_options
 from search_api.http._openapi import (
     COMMON_ERRORS,
@@ -74,6 +76,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         responses=error_responses(*COMMON_ERRORS),  # any route: size limits, bad parameters
     )
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    i18n.install(templates.env)  # _() and number() in every page, error pages included
     app.state.kb = kb
     app.state.query_runner = runner
     # Browser clients on other origins may query the endpoint and fetch descriptions (GET/POST).
@@ -82,7 +85,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
                                                             "X-SPARQL-MaxBytes"])
     # outermost: an oversized request is refused before anything reads it (issue 8)
     app.add_middleware(RequestLimits, max_url_bytes=kb.settings.http_max_url_bytes,
-                       max_body_bytes=kb.settings.http_max_body_bytes)
+                       max_body_bytes=kb.settings.http_max_body_bytes, templates=templates)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(sparql_router(kb, runner, templates))
     app.include_router(void_router(kb))
@@ -95,6 +98,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     document_other_routes(app)
 
     install_error_handlers(app, templates)  # one error shape (search_api/http/errors.py)
+    app.add_middleware(HeadAsGet)  # outermost: HEAD wherever GET, errors and limits included
     install_docs(app)  # offline Swagger UI at /docs
 
     @app.get("/healthz")

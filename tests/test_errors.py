@@ -31,7 +31,8 @@ SELECT = "SELECT * WHERE { ?s ?p ?o } LIMIT 1"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    kb = fixture_kb(tmp_path_factory.mktemp("errors"), http_max_body_bytes=10_000)
+    kb = fixture_kb(tmp_path_factory.mktemp("errors"), http_max_body_bytes=10_000,
+                    http_max_url_bytes=4_000)
     application = create_app(kb)
     yield application
     application.state.query_runner.close()
@@ -63,6 +64,7 @@ CASES: list[tuple[int, dict[str, Any]]] = [
     (405, {"method": "DELETE", "url": "/api/search"}),
     (406, {"method": "GET", "url": "/api/search", "headers": {"accept": "image/png"}}),
     (413, {"method": "POST", "url": "/sparql", "data": {"query": SELECT + " #" + "x" * 20_000}}),
+    (414, {"method": "GET", "url": "/sparql", "params": {"query": SELECT + " #" + "x" * 5_000}}),
     (422, {"method": "GET", "url": "/api/search", "params": {"q": "x" * (MAX_QUERY_CHARS + 1)}}),
 ]
 
@@ -89,9 +91,8 @@ def test_every_status_answers_the_one_json_shape(client: TestClient, status: int
     _check_json(client.request(**request_args), status)
 
 
-@pytest.mark.parametrize(("status", "request_args"),
-                         [c for c in CASES if c[0] not in (406, 413)],
-                         ids=[str(s) for s, _ in CASES if s not in (406, 413)])
+@pytest.mark.parametrize(("status", "request_args"), [c for c in CASES if c[0] != 406],
+                         ids=[str(s) for s, _ in CASES if s != 406])
 def test_a_browser_gets_the_french_error_page(client: TestClient, status: int,
                                               request_args: dict[str, Any]) -> None:
     headers = {**request_args.get("headers", {}), **HTML}
@@ -106,10 +107,22 @@ def test_406_for_a_browser_asking_html_of_a_json_route(client: TestClient) -> No
     assert "application/json" in response.text
 
 
-def test_413_is_refused_before_the_body_is_read(client: TestClient) -> None:
-    # the size limit answers before any route (search_api/http/_limits.py): JSON for anyone
-    body = _check_json(client.post("/sparql", data={"query": "x" * 20_000}, headers=HTML), 413)
-    assert "http_max_body_bytes" in body["error"]
+@pytest.mark.parametrize(("status", "request_args", "setting"), [
+    (413, {"method": "POST", "url": "/sparql", "data": {"query": "x" * 20_000}},
+     "http_max_body_bytes"),
+    (414, {"method": "GET", "url": "/api/search", "params": {"q": "x" * 5_000}},
+     "http_max_url_bytes"),
+], ids=["413", "414"])
+def test_the_size_limits_follow_the_one_contract(client: TestClient, status: int,
+                                                 request_args: dict[str, Any],
+                                                 setting: str) -> None:
+    # refused before any route reads the request (search_api/http/_limits.py), by the same
+    # contract as every other error: JSON for an API client, the French page for a browser
+    body = _check_json(client.request(**request_args), status)
+    assert setting in body["error"]
+    page = client.request(**request_args, headers=HTML)
+    _check_html(page, status)
+    assert setting in page.text and page.headers["connection"] == "close"
 
 
 def test_422_names_each_field_in_french(client: TestClient) -> None:
@@ -119,22 +132,27 @@ def test_422_names_each_field_in_french(client: TestClient) -> None:
     assert "paramètre invalide" in body["error"]
 
 
-def test_an_unexpected_exception_is_a_500_logged_on_the_server_only(
-        app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch,
+def test_an_unexpected_exception_is_a_500_logged_once_on_the_server_only(
+        app: FastAPI, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     def broken() -> None:
         raise RuntimeError("secret interne")
 
     monkeypatch.setattr(app.state.kb, "search_service", broken)
-    with caplog.at_level(logging.ERROR, logger="cooplink.http"):
-        response = client.get("/api/search", params={"q": "eau"})
-        page = client.get("/", params={"q": "eau"}, headers=HTML)
+    # raise_server_exceptions: an exception escaping the application (which uvicorn would log
+    # a second time) fails the test; no lifespan (the module's client ran it)
+    strict = TestClient(app, raise_server_exceptions=True)
+    with caplog.at_level(logging.DEBUG):
+        response = strict.get("/api/search", params={"q": "eau"})
+        page = strict.get("/", params={"q": "eau"}, headers=HTML)
     body = _check_json(response, 500)
     assert "secret interne" not in response.text and "journalisée" in body["error"]
     _check_html(page, 500)
     assert "secret interne" not in page.text
-    logged = [r for r in caplog.records if r.name == "cooplink.http"]
-    assert logged and logged[0].exc_info is not None and "/api/search" in logged[0].getMessage()
+    tracebacks = [r for r in caplog.records if r.exc_info is not None]
+    assert [r.getMessage() for r in tracebacks] == ["erreur inattendue sur GET /api/search",
+                                                    "erreur inattendue sur GET /"]
+    assert all(r.name == "cooplink.http" and r.levelno == logging.ERROR for r in tracebacks)
 
 
 def test_503_without_a_graph(empty: TestClient) -> None:

@@ -5,17 +5,21 @@
   gets 413 and the rest is not read: a 100 MB POST costs nothing, and a 10 MB one no longer
   keeps the event loop busy reading it.
 
-Both answer the project's one error shape (``{"ok": false, "error", "status"}``).  The HTTP
-server has its own, larger bound on the request head (``uvicorn_options``): beyond it, uvicorn
-answers 400 and closes the connection.
+Both answer the one error contract (:func:`search_api.http.errors.error_response`): the JSON
+``ErrorBody`` for an API client, the HTML error page for a browser.  The HTTP server has its
+own, larger bound on the request head (``uvicorn_options``): beyond it, uvicorn answers 400 and
+closes the connection.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from search_api.http.errors import Sentence, error_response
 
 #: bound of uvicorn's HTTP parser on a request head (line and headers); must exceed the URL
 #: limit so that a long URL gets our 414 rather than uvicorn's bare 400
@@ -31,22 +35,23 @@ class _TooLarge(Exception):
     """The streamed body passed the limit."""
 
 
-async def _refuse(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"ok": False, "error": message, "status": status},
-                      ensure_ascii=False).encode("utf-8")
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
-
-
 class RequestLimits:
     """Refuse over-long URLs (414) and bodies (413) before the application reads them."""
 
-    def __init__(self, app: ASGIApp, max_url_bytes: int, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_url_bytes: int, max_body_bytes: int,
+                 templates: Jinja2Templates) -> None:
         self.app = app
         self.max_url = max_url_bytes
         self.max_body = max_body_bytes
+        self.templates = templates
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int,
+                      sentence: Sentence) -> None:
+        """The error contract's answer; the connection closes, as the rest of an oversized
+        body is never read."""
+        response = error_response(Request(scope), self.templates, sentence.body(status),
+                                  {"connection": "close"}, sentence=sentence)
+        await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,16 +60,16 @@ class RequestLimits:
         target = len(scope.get("raw_path") or scope["path"].encode()) + len(
             scope.get("query_string") or b"")
         if target > self.max_url:
-            await _refuse(send, 414, (
-                f"URL trop longue ({target} octets ; au plus {self.max_url}, réglage "
-                "http_max_url_bytes) : envoyez les longues requêtes SPARQL par POST"))
+            await self._refuse(scope, receive, send, 414, Sentence(
+                "error.limit.url", {"length": target, "max": self.max_url}))
             return
         announced = dict(scope.get("headers") or []).get(b"content-length")
-        too_large = (f"corps de requête trop long (au plus {self.max_body} octets, réglage "
-                     "http_max_body_bytes)")
-        if announced is not None and (not announced.isdigit() or int(announced) > self.max_body):
-            await _refuse(send, 413 if announced.isdigit() else 400, too_large
-                          if announced.isdigit() else "en-tête Content-Length invalide")
+        too_large = Sentence("error.limit.body", {"max": self.max_body})
+        if announced is not None and not announced.isdigit():
+            await self._refuse(scope, receive, send, 400, Sentence("error.limit.length"))
+            return
+        if announced is not None and int(announced) > self.max_body:
+            await self._refuse(scope, receive, send, 413, too_large)
             return
         received = 0
         started = False
@@ -89,4 +94,4 @@ class RequestLimits:
         except _TooLarge:
             if started:  # too late for a status: end the response, the server closes
                 raise
-            await _refuse(send, 413, too_large)
+            await self._refuse(scope, receive, send, 413, too_large)

@@ -4,15 +4,17 @@ Every error, from every route and every status, answers the same JSON body,
 ``{"ok": false, "error": "<une phrase en français>", "status": N}`` (:class:`ErrorBody`; a 422
 adds ``detail``, one entry per invalid field), or the French HTML error page when the client
 asks for HTML. :func:`install_error_handlers` registers the handlers that make it so: the
-project's :class:`~graph.errors.CooplinkError`, Starlette's HTTP errors (unknown path, method),
-FastAPI's validation errors and any unexpected exception (500, logged with its traceback on the
-server only). :func:`acceptable` refuses a client that accepts none of a route's formats (406).
+project's :class:`~graph.errors.CooplinkError`, Starlette's HTTP errors (unknown path, method)
+and FastAPI's validation errors; :class:`UnexpectedErrors` answers any other exception (500,
+its traceback logged once, on the server only). :func:`acceptable` refuses a client that
+accepts none of a route's formats (406).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -21,20 +23,31 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graph.errors import CooplinkError, NotAcceptable
+from search_api.http import i18n
 from search_api.http._negotiation import negotiate
 
 log = logging.getLogger("cooplink.http")
 
-#: French first for the statuses Starlette raises itself
-HTTP_MESSAGES = {
-    404: "page ou ressource introuvable",
-    405: "méthode HTTP non permise ici",
-    406: "aucun des formats demandés (en-tête Accept) n'est disponible ici",
-    413: "corps de requête trop long",
-    500: "erreur interne du service ; elle a été journalisée, réessayez plus tard",
-}
+#: statuses Starlette raises itself, with a sentence of their own (``error.http.N``)
+HTTP_SENTENCES = (404, 405, 406, 413, 500)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """An error sentence of the page catalog (``error.…`` keys): French in the JSON body, as
+    every error; on the HTML page, in the page's language."""
+
+    key: str
+    fields: Mapping[str, object] = field(default_factory=dict)
+
+    def text(self, lang: str = i18n.DEFAULT_LANGUAGE) -> str:
+        return i18n.Translator(lang)(self.key, **self.fields)
+
+    def body(self, status: int) -> ErrorBody:
+        return ErrorBody(error=self.text(), status=status)
 
 
 class FieldProblem(BaseModel):
@@ -104,18 +117,29 @@ def problems_sentence(problems: Sequence[FieldProblem]) -> str:
 
 
 def error_response(request: Request, templates: Jinja2Templates, body: ErrorBody,
-                   headers: dict[str, str] | None = None) -> Response:
-    """``body`` as JSON, or as the HTML error page for a browser."""
-    if wants_html(request):
-        return templates.TemplateResponse(
-            request, "error.html", {"error": body.error, "status": body.status,
-                                    "detail": body.detail or []},
-            status_code=body.status, headers=headers)
-    return JSONResponse(body.json_body(), status_code=body.status, headers=headers)
+                   headers: dict[str, str] | None = None, *,
+                   sentence: Sentence | None = None) -> Response:
+    """``body`` as JSON, or as the HTML error page for a browser: the one place that decides,
+    for every error, route handlers and middleware alike. The page shows ``sentence`` in its
+    language when the error has one; else ``body.error`` (a project error's sentence is
+    written in French only)."""
+    if not wants_html(request):
+        return JSONResponse(body.json_body(), status_code=body.status, headers=headers)
+    lang = i18n.request_language(request)
+    return templates.TemplateResponse(
+        request, "error.html", {
+            "error": sentence.text(lang) if sentence else body.error, "status": body.status,
+            "detail": body.detail or [],
+            "lang": lang,
+            # a URL refused as too long is not repeated in the link
+            "toggle": i18n.toggle_href(request, lang, keep_query=body.status != 414)},
+        status_code=body.status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
-    """Register the handlers that turn every exception into :class:`ErrorBody`."""
+    """Register the handlers that turn every exception into :class:`ErrorBody`; called after
+    the other middleware is added, so that :class:`UnexpectedErrors` wraps them all."""
+    app.add_middleware(UnexpectedErrors, templates=templates)
 
     @app.exception_handler(CooplinkError)
     async def on_project_error(request: Request, exc: CooplinkError) -> Response:
@@ -123,10 +147,12 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
-        return error_response(request, templates,
-                              ErrorBody(error=message, status=exc.status_code),
-                              dict(exc.headers or {}))
+        status = exc.status_code
+        sentence = Sentence(f"error.http.{status}") if status in HTTP_SENTENCES else None
+        body = sentence.body(status) if sentence else ErrorBody(error=str(exc.detail),
+                                                                 status=status)
+        return error_response(request, templates, body, dict(exc.headers or {}),
+                              sentence=sentence)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -134,13 +160,44 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
         return error_response(request, templates, ErrorBody(
             error=problems_sentence(problems), status=422, detail=problems))
 
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        # The traceback stays in the server's log; the client learns only that it failed.
-        log.exception("erreur inattendue sur %s %s", request.method, request.url.path,
-                      exc_info=exc)
-        return error_response(request, templates, ErrorBody(error=HTTP_MESSAGES[500],
-                                                            status=500))
+
+class UnexpectedErrors:
+    """Any exception no handler took: one log record with its traceback, and a 500 by the
+    contract.
+
+    A middleware rather than ``app.exception_handler(Exception)``: Starlette runs that handler
+    and then re-raises the exception so that the server may log it, and uvicorn does — the
+    traceback was logged twice. Here the exception stops: logged once, with the request's
+    method and path. Only when the response has already started (too late for a status) does
+    it go on to the server, which logs it (once) and closes the connection."""
+
+    def __init__(self, app: ASGIApp, templates: Jinja2Templates) -> None:
+        self.app = app
+        self.templates = templates
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:
+                raise
+            request = Request(scope)
+            # The traceback stays in the server's log; the client learns only that it failed.
+            log.exception("erreur inattendue sur %s %s", request.method, request.url.path)
+            sentence = Sentence("error.http.500")
+            response = error_response(request, self.templates, sentence.body(500),
+                                      sentence=sentence)
+            await response(scope, receive, send)
 
 
 def acceptable(*media: str) -> Callable[[Request], None]:

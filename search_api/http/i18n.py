@@ -16,6 +16,7 @@ everyone. Data labels (themes, countries) come from the graph, not from here: se
 from __future__ import annotations
 
 import functools
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,13 @@ from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
+from starlette.requests import Request
+from starlette.responses import Response
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
@@ -49,6 +53,26 @@ def choose_language(query_value: str | None, cookie_value: str | None) -> str:
         if value and value.lower() in LANGUAGES:
             return value.lower()
     return DEFAULT_LANGUAGE
+
+
+def request_language(request: Request) -> str:
+    """The language of a page for this request (``?lang=``, else the cookie, else French)."""
+    return choose_language(request.query_params.get("lang"), request.cookies.get(COOKIE))
+
+
+def toggle_href(request: Request, lang: str, *, keep_query: bool = True) -> str:
+    """This page in the other language: the same path and parameters, ``lang`` switched
+    (``keep_query=False``: the path alone, for a URL refused as too long)."""
+    params = ([(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+              if keep_query else [])
+    params.append(("lang", Translator(lang)("lang.other_code")))
+    return f"{request.url.path}?{urllib.parse.urlencode(params)}"
+
+
+def remember_choice(request: Request, response: Response, lang: str) -> None:
+    """An explicit ``?lang=`` is kept in a cookie for the next pages."""
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, samesite="lax")
 
 
 def format_number(n: int, lang: str) -> str:

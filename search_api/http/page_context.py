@@ -8,7 +8,6 @@ English labels per served generation, not in a global.
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -20,8 +19,6 @@ from graph.namespaces import CL, THEME
 from search_api.http import i18n
 from search_api.http._entity_view import LinkMapper
 from search_api.knowledge_base import KnowledgeBase
-
-COOKIE_MAX_AGE = 365 * 24 * 3600
 
 _ENGLISH_LABELS = f"""
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
@@ -42,8 +39,7 @@ class PageContext:
                  health: dict[str, Any]) -> None:
         self.request = request
         self.health = health
-        self.asked = request.query_params.get("lang")
-        self.lang = i18n.choose_language(self.asked, request.cookies.get(i18n.COOKIE))
+        self.lang = i18n.request_language(request)
         self.t = i18n.Translator(self.lang)
         self.kb = kb
         self.service = kb.search_service()
@@ -57,9 +53,7 @@ class PageContext:
 
     def toggle(self) -> str:
         """This page in the other language."""
-        params = [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
-        params.append(("lang", self.t("lang.other_code")))
-        return f"{self.request.url.path}?{urllib.parse.urlencode(params)}"
+        return i18n.toggle_href(self.request, self.lang)
 
 
 Context = TypeVar("Context", bound=PageContext)
@@ -90,10 +84,11 @@ class Pages(Generic[Context]):
         """The page's context, or the home page of a data dir without a graph yet."""
         health = self.kb.health()
         if health["status"] != "ok":
-            lang = i18n.choose_language(request.query_params.get("lang"),
-                                        request.cookies.get(i18n.COOKIE))
-            return self.templates.TemplateResponse(request, "home.html",
-                                                   {"lang": lang, "health": health})
+            lang = i18n.request_language(request)
+            response = self.templates.TemplateResponse(request, "home.html", {
+                "lang": lang, "toggle": i18n.toggle_href(request, lang), "health": health})
+            i18n.remember_choice(request, response, lang)
+            return response
         return self._context(request, self.kb, self.english_labels(health.get("generation")),
                              health)
 
@@ -105,6 +100,5 @@ class Pages(Generic[Context]):
             "tier": ctx.kb.search_tier(),
             **context,
         })
-        if ctx.asked in i18n.LANGUAGES:  # remember an explicit choice
-            response.set_cookie(i18n.COOKIE, ctx.lang, max_age=COOKIE_MAX_AGE, samesite="lax")
+        i18n.remember_choice(ctx.request, response, ctx.lang)
         return response

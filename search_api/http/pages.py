@@ -3,7 +3,8 @@ pooling (``/mutualisation``).
 
 Each page calls the very function its JSON route calls (:mod:`search_api.http.search_routes`),
 with the same parameters (the search page reads the one :class:`SearchParams`), and renders the
-typed answer's JSON form with Jinja2 — HTML and JSON from the same function, datasette style.
+typed answer it returns (:mod:`search_api.search.answers`) with Jinja2 — HTML and JSON from the
+same function and the same object, datasette style.
 This module only adds what a page needs around that data: labels in the page's language,
 highlighted matches, and the links (paging, facets, CSV, SPARQL) that keep the same parameters.
 Errors are :class:`graph.errors.CooplinkError`, rendered by the application's one handler.
@@ -34,13 +35,24 @@ from search_api.http.search_routes import (
     sparql_data,
 )
 from search_api.knowledge_base import KnowledgeBase
+from search_api.search.answers import (
+    Contact,
+    FacetEntry,
+    PlaceFound,
+    PoolingGroup,
+    QueryReading,
+    Reason,
+    SearchResult,
+    SimilarResult,
+    authority_refs,
+    partner_refs,
+)
 from search_api.search.params import DEFAULT_LIMIT, SORTS
 from search_api.search.pooling import MAX_GROUP
 
 FACET_FIELDS = ("country", "theme", "authority_type", "region")
 #: Facet values shown before « voir les autres » (selected values are always shown).
 FACET_VISIBLE = 8
-COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
 
@@ -91,115 +103,123 @@ def page_links(total: int, limit: int, offset: int, link: Any) -> dict[str, Any]
     }
 
 
+#: what a project card shows: a search result, a comparable project (or its source)
+Project = SearchResult | SimilarResult
+
+
 class PageContext(BasePageContext):
     """The search pages' context: the shared one plus cards, places and reasons."""
 
-    def place_label(self, place: Mapping[str, Any]) -> str:
+    def place_label(self, place: PlaceFound) -> str:
         """« Pays : Tunisie » — a place the query names, for its chip."""
-        kind = self.t(f"place.{place['kind']}")
-        label = place["label"]
-        if place["kind"] == "country" and place["countries"]:
-            label = self.labels.country(place["countries"][0])
+        kind = self.t(f"place.{place.kind}")
+        label = place.label
+        if place.kind == "country" and place.countries:
+            label = self.labels.country(place.countries[0])
         return f"{kind} : {label}" if self.lang == "fr" else f"{kind}: {label}"
 
-    def card(self, result: Mapping[str, Any], query: str = "",
-             understood: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """A result of the API with display labels, highlighted matches and its links."""
+    def card(self, project: Project, query: str = "", snippet: str = "",
+             understood: QueryReading | None = None) -> dict[str, Any]:
+        """A project of an answer with display labels, highlighted matches and its links."""
         service, labels = self.service, self.labels
-        years = result["start_year"]
-        if years is None:
+        start, end = project.start_year, project.end_year
+        if start is None:
             span = self.t("card.unknown_years")
-        elif result["end_year"] is None:
-            span = self.t("card.since", start=years)
+        elif end is None:
+            span = self.t("card.since", start=start)
         else:
-            span = f"{years} – {result['end_year']}" if result["end_year"] != years else str(years)
-        title, text = result["title"], result.get("snippet", "")
+            span = f"{start} – {end}" if end != start else str(start)
+        # The theme the query matched and the place it names (issue 9), not merely the
+        # project's first ones.
+        matched = project.matched_theme if isinstance(project, SearchResult) else None
+        theme = matched or (project.themes[0] if project.themes else None)
         return {
-            **result,
-            "title_html": highlight(title, service.highlight(query, title) if query else []),
-            "snippet_html": highlight(text, service.highlight(query, text) if query else []),
-            "href": self.href(result["uri"]),
-            "country_labels": [labels.country(c) for c in result["countries"]],
-            "theme_labels": [labels.theme(s) for s in result["themes"]],
-            "authorities": [{**a, "href": self.href(a["uri"]),
-                             "type_label": labels.authority_type(a["type"])}
-                            for a in result["french_authorities"]],
-            "partner_list": [{**p, "href": self.href(p["uri"]),
-                              "country_label": labels.country(p["country"]) if p["country"] else ""}
-                             for p in result["partners"]],
+            "id": project.id,
+            "title": project.title,
+            "snippet": snippet,
+            "close_match": project.close_match if isinstance(project, SearchResult) else True,
+            "countries": project.countries,
+            "themes": project.themes,
+            "title_html": highlight(project.title,
+                                    service.highlight(query, project.title) if query else []),
+            "snippet_html": highlight(snippet, service.highlight(query, snippet) if query else []),
+            "href": self.href(project.uri),
+            "country_labels": [labels.country(c) for c in project.countries],
+            "theme_labels": [labels.theme(s) for s in project.themes],
+            "authorities": [{"name": a.name, "href": self.href(a.uri),
+                             "type_label": labels.authority_type(a.type)}
+                            for a in project.french_authorities],
+            "partner_list": [{"name": p.name, "href": self.href(p.uri),
+                              "country_label": labels.country(p.country) if p.country else ""}
+                             for p in project.partners],
             "years": span,
-            "similar_href": similar_path(result["id"]),
-            # The theme the query matched and the place it names (issue 9), not merely the
-            # project's first ones.
+            "similar_href": similar_path(project.id),
             "pooling_href": url("/mutualisation", {
-                "country": _place_country(result["countries"], understood),
-                "theme": [result.get("matched_theme") or result["themes"][0]]
-                if result["themes"] else []}),
+                "country": _place_country(project.countries, understood),
+                "theme": [theme] if theme else []}),
         }
 
-    def why(self, reason: Mapping[str, Any]) -> str:
+    def why(self, reason: Reason) -> str:
         """One reason of a comparison, in the page's language (the API writes French)."""
-        kind = reason.get("kind", "")
-        if self.lang == "fr" or not self.t.knows(f"why.{kind}"):
-            return str(reason.get("text", ""))
-        if kind == "semantic":
-            return f"{self.t('why.semantic')}: {reason.get('value', 0):.2f}"
-        values = [str(v) for v in reason.get("values", [])]
-        if kind == "themes":
+        if self.lang == "fr" or not self.t.knows(f"why.{reason.kind}"):
+            return reason.text
+        if reason.kind == "semantic":
+            return f"{self.t('why.semantic')}: {reason.value:.2f}"
+        values = reason.values
+        if reason.kind == "themes":
             values = [self.labels.theme(v) for v in values]
-        elif kind in ("country", "neighbour", "region"):
+        elif reason.kind in ("country", "neighbour", "region"):
             values = [self.labels.country(v) for v in values]
-        return f"{self.t(f'why.{kind}')}: {', '.join(values)}"
+        return f"{self.t(f'why.{reason.kind}')}: {', '.join(values)}"
 
 
-def _place_country(countries: Sequence[str],
-                   understood: Mapping[str, Any] | None) -> list[str]:
+def _place_country(countries: Sequence[str], understood: QueryReading | None) -> list[str]:
     """The project's country the query named, else its first one."""
-    named = [c for p in (understood or {}).get("places", []) for c in p.get("countries", [])]
+    named = [c for p in (understood.places if understood else []) for c in p.countries]
     chosen = [c for c in countries if c in named]
     return (chosen or list(countries))[:1]
 
 
-def group_title(ctx: PageContext, group: Mapping[str, Any]) -> str:
+def group_title(ctx: PageContext, group: PoolingGroup) -> str:
     """A pooling group's title in the page's language (the API writes it in French)."""
-    kind, shared = group.get("kind", ""), group.get("shared") or {}
-    if kind == "partner":
-        title = ctx.t("pooling.kind.partner", value=shared["partner"]["name"])
-    elif kind == "province":
-        title = ctx.t("pooling.kind.province", value=shared["province"]["name"])
-    elif kind == "subtopic":
-        title = ctx.t("pooling.kind.subtopic", value=", ".join(shared.get("terms", [])))
-    elif kind == "similar":
+    shared = group.shared
+    if shared.partner is not None:
+        title = ctx.t("pooling.kind.partner", value=shared.partner.name)
+    elif shared.province is not None:
+        title = ctx.t("pooling.kind.province", value=shared.province.name)
+    elif group.kind == "subtopic":
+        title = ctx.t("pooling.kind.subtopic", value=", ".join(shared.terms))
+    else:
         title = ctx.t("pooling.kind.similar")
-    else:  # a group of an older shape: its French title, or its authorities
-        return str(group.get("title") or " · ".join(group.get("authorities", [])))
-    if part := group.get("part"):
+    if part := group.part:
         title += f" ({ctx.t('pooling.part', n=part[0], of=part[1])})"
     return title
 
 
-def contact_view(ctx: PageContext, contact: Mapping[str, Any]) -> dict[str, Any]:
+def contact_view(ctx: PageContext, contact: Contact) -> dict[str, Any]:
     """An authority of the pooling view with its link and formatted networks, years, amounts."""
-    amount, cofinancing = contact.get("amount"), contact.get("cofinancing")
+    amount, cofinancing = contact.amount, contact.cofinancing
     return {
-        **contact,
-        "href": ctx.href(contact["uri"]),
-        "type_label": ctx.labels.authority_type(contact["type"]),
-        "network_labels": [n["label"] for n in contact.get("networks", [])],
-        "years_text": i18n.format_years(contact.get("years", [])),
+        "name": contact.name,
+        "projects": contact.projects,
+        "href": ctx.href(contact.uri),
+        "type_label": ctx.labels.authority_type(contact.type),
+        "network_labels": [n.label for n in contact.networks],
+        "years_text": i18n.format_years(contact.years),
         "amount_text": ctx.t.euros(amount) if amount is not None else "",
         "cofinancing_text": ctx.t.euros(cofinancing) if cofinancing is not None else "",
     }
 
 
-def facet_groups(ctx: PageContext, facets: Mapping[str, Sequence[Mapping[str, Any]]],
+def facet_groups(ctx: PageContext, facets: Mapping[str, Sequence[FacetEntry]],
                  chosen: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
     """Each filter's values with counts, selected ones first, the tail folded away."""
     groups = []
     for field in FACET_FIELDS:
         selected = set(chosen.get(field, ()))
-        entries = [{**e, "label": ctx.labels.label(field, str(e["value"])),
-                    "selected": e["value"] in selected, "id": f"f-{field}-{e['value']}"}
+        entries = [{"value": e.value, "count": e.count, "relevant": e.relevant,
+                    "label": ctx.labels.label(field, str(e.value)),
+                    "selected": e.value in selected, "id": f"f-{field}-{e.value}"}
                    for e in facets.get(field, [])]
         first = [e for e in entries if e["selected"]]
         rest = [e for e in entries if not e["selected"]]
@@ -211,7 +231,7 @@ def facet_groups(ctx: PageContext, facets: Mapping[str, Sequence[Mapping[str, An
 
 
 def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
-    """The HTML pages over ``kb``; installs ``_()`` and ``number()`` in ``templates``."""
+    """The HTML pages over ``kb`` (``templates`` with :func:`i18n.install`'s ``_()``)."""
     router = APIRouter(include_in_schema=False)
     pages = Pages(kb, templates, PageContext)
     begin, render = pages.begin, pages.render
@@ -222,38 +242,38 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         ctx = begin(request)
         if isinstance(ctx, Response):
             return ctx
-        data = search_data(kb, search).model_dump(mode="json")
+        data = search_data(kb, search)
         filters = ctx.service.filters(**search.raw_filters())
-        query = data["query"]
+        query = data.query
         page_size, start = search.page_size(), search.start()
-        ignored = data["understood"]["places_ignored"]
+        ignored = data.understood.places_ignored
         order = search.order()
         params: dict[str, Any] = {"q": query, **filters.as_params(),
                                   "places": "off" if ignored else None,
                                   "sort": order if order != "relevance" else None}
         keep: dict[str, Any] = {**params,
                                 "limit": page_size if page_size != DEFAULT_LIMIT else None}
-        chips = [{**place, "label_text": ctx.place_label(place),
+        chips = [{"label_text": ctx.place_label(place),
                   "remove_href": url("/", {**keep, "places": "off"}),
                   "filter_href": url("/", {**keep, **{k: sorted({*params.get(k, []), *v})
-                                                      for k, v in place["filter"].items()}}),
-                  } for place in data["understood"]["places"]]
+                                                      for k, v in place.filter.items()}}),
+                  } for place in data.understood.places]
         return render(ctx, "search.html", {
             "data": data,
             "q": query,
-            "cards": [ctx.card(r, query, data["understood"]) for r in data["results"]],
+            "cards": [ctx.card(r, query, r.snippet, data.understood) for r in data.results],
             "chips": chips,
             "places_ignored": ignored,
             "places_href": url("/", {**keep, "places": None}),
-            "facets": facet_groups(ctx, data["facets"], filters.values()),
-            "years": data["facets"].get("start_year", []),
+            "facets": facet_groups(ctx, data.facets, filters.values()),
+            "years": data.facets.get("start_year", []),
             "filters": filters,
             "active": not filters.is_empty(),
             "limit": page_size,
             "keep_limit": page_size != DEFAULT_LIMIT,
             "first": start + 1,
-            "last": start + len(data["results"]),
-            "paging": page_links(data["total"], page_size, start,
+            "last": start + len(data.results),
+            "paging": page_links(data.total, page_size, start,
                                  lambda o: url("/", {**keep, "offset": o or None})),
             "csv_href": url("/api/search.csv", params),
             "json_href": url("/api/search", {**keep, "offset": start or None}),
@@ -270,21 +290,17 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         ctx = begin(request)
         if isinstance(ctx, Response):
             return ctx
-        data = similar_data(kb, project_id, limit or SIMILAR_LIMIT).model_dump(mode="json")
+        data = similar_data(kb, project_id, limit or SIMILAR_LIMIT)
         doc = ctx.service.document(project_id)
-        source = ctx.card({
-            "id": doc.id, "uri": doc.uri, "title": doc.title, "score": None,
-            "snippet": doc.description, "countries": list(doc.countries),
-            "themes": list(doc.themes), "start_year": doc.start_year, "end_year": doc.end_year,
-            "french_authorities": data["project"]["french_authorities"],
-            "partners": [{"name": p.name, "uri": p.uri, "country": p.country}
-                         for p in doc.partners],
-        })
-        cards = []
-        for result in data["results"]:
-            card = ctx.card({**result, "snippet": ""})
-            card["reasons"] = [ctx.why(r) for r in result["why"]]
-            cards.append(card)
+        # the source project: the answer's, with the facts of its document
+        source = ctx.card(SearchResult(
+            id=doc.id, uri=doc.uri, title=doc.title, score=None, close_match=True,
+            matched_theme=None, snippet=doc.description, countries=list(doc.countries),
+            themes=list(doc.themes), french_authorities=authority_refs(doc),
+            partners=partner_refs(doc), start_year=doc.start_year, end_year=doc.end_year),
+            snippet=doc.description)
+        cards = [{**ctx.card(result), "score": result.score,
+                  "reasons": [ctx.why(r) for r in result.why]} for result in data.results]
         return render(ctx, "similar.html", {
             "data": data, "source": source, "cards": cards,
             "json_href": url(f"/api/projects/{urllib.parse.quote(project_id, safe='')}/similar",
@@ -299,8 +315,7 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         if isinstance(ctx, Response):
             return ctx
         filters = ctx.service.filters(country=country, theme=theme)
-        data = (pooling_data(kb, country, theme).model_dump(mode="json")
-                if filters.country or filters.theme else None)
+        data = pooling_data(kb, country, theme) if filters.country or filters.theme else None
         vocab = ctx.service.index.vocab
 
         def options(field: str, chosen: Sequence[str]) -> list[dict[str, Any]]:
@@ -318,15 +333,15 @@ def pages_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
         view: dict[str, Any] | None = None
         if data is not None:
             view = {
-                "total": data.get("total", 0),
+                "total": data.total,
                 "authorities": [{**contact_view(ctx, a),
-                                 "project_list": [project(p) for p in a["projects"]]}
-                                for a in data["authorities"]],
-                "clusters": [{**c, "heading": group_title(ctx, c),
-                              "contact_list": [contact_view(ctx, a) for a in c["contacts"]],
-                              "project_list": [project(p) for p in c["projects"]],
-                              "csv_href": url("/api/pooling.csv", {**scope, "group": c["id"]})}
-                             for c in data["clusters"]],
+                                 "project_list": [project(p) for p in a.projects]}
+                                for a in data.authorities],
+                "clusters": [{"group": c, "heading": group_title(ctx, c),
+                              "contact_list": [contact_view(ctx, a) for a in c.contacts],
+                              "project_list": [project(p) for p in c.projects],
+                              "csv_href": url("/api/pooling.csv", {**scope, "group": c.id})}
+                             for c in data.clusters],
             }
         return render(ctx, "pooling.html", {
             "data": data, "view": view,

@@ -38,6 +38,7 @@ from graph.evaluation import QueryAnswer, QueryRequest
 from graph.namespaces import DCTERMS, PREFIXES, RDF, VOID, sparql_prologue
 from graph.query_runner import QueryRunner
 from search_api.http import _negotiation as neg
+from search_api.http import i18n
 from search_api.http._openapi import error_responses, media_responses
 from search_api.http.void import SD, dataset_stats, rdf_response
 from search_api.knowledge_base import KnowledgeBase
@@ -284,7 +285,10 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templ
     examples = load_examples()
 
     def editor(request: Request, query: str | None) -> Response:
-        return templates.TemplateResponse(request, "sparql.html", {
+        lang = i18n.request_language(request)
+        response = templates.TemplateResponse(request, "sparql.html", {
+            "lang": lang,
+            "toggle": i18n.toggle_href(request, lang),
             "query": query or sparql_prologue() + "\nSELECT * WHERE {\n  ?s ?p ?o\n} LIMIT 10\n",
             "run": query is not None,
             "examples": [asdict(e) for e in examples],
@@ -293,6 +297,8 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templ
             "timeout": runner.timeout,
             "max_rows": runner.max_rows,
         })
+        i18n.remember_choice(request, response, lang)
+        return response
 
     # one function, two documented operations (GET: parameters in the URL; POST: a body too)
     @router.get("/sparql", response_model=None, responses=_RESPONSES,

@@ -15,7 +15,17 @@ import numpy as np
 from graph.errors import NotFound
 from search_api.search import ranking
 from search_api.search._neighbours import Geography
-from search_api.search.answers import PoolingAnswer, SimilarAnswer
+from search_api.search.answers import (
+    PoolingAnswer,
+    Reason,
+    SemanticReason,
+    SharedReason,
+    SimilarAnswer,
+    SimilarResult,
+    SourceProject,
+    authority_refs,
+    partner_refs,
+)
 from search_api.search.documents import ProjectDoc
 from search_api.search.pooling import Pooling
 from search_api.search.search_index import SearchIndex
@@ -106,48 +116,44 @@ class Comparator:
         results = []
         for position in best:
             doc = index.docs[position]
-            why = [{"kind": "semantic", "text": f"Similarité sémantique : {cosine[position]:.2f}",
-                    "value": round(float(cosine[position]), 4)}]
+            why: list[Reason] = [SemanticReason(
+                kind="semantic", text=f"Similarité sémantique : {cosine[position]:.2f}",
+                value=round(float(cosine[position]), 4))]
             if common := sorted(set(doc.themes) & set(source.themes)):
                 labels = [index.vocab["theme"].get(t, t) for t in common]
-                why.append({"kind": "themes", "text": "Thèmes communs : " + ", ".join(labels),
-                            "values": common})
+                why.append(SharedReason(kind="themes", values=common,
+                                        text="Thèmes communs : " + ", ".join(labels)))
             if common := sorted(set(doc.countries) & set(countries)):
                 names = [index.vocab["country"].get(c, c) for c in common]
-                why.append({"kind": "country", "text": "Même pays : " + ", ".join(names),
-                            "values": common})
+                why.append(SharedReason(kind="country", values=common,
+                                        text="Même pays : " + ", ".join(names)))
             elif neighbour[position] or same_region[position]:
-                kind = "neighbour" if neighbour[position] else "region"
                 names = [index.vocab["country"].get(c, c) for c in doc.countries]
-                prefix = "Pays voisin" if kind == "neighbour" else "Même région du monde (CAD)"
-                why.append({"kind": kind, "text": f"{prefix} : " + ", ".join(names),
-                            "values": list(doc.countries)})
+                prefix = "Pays voisin" if neighbour[position] else "Même région du monde (CAD)"
+                why.append(SharedReason(kind="neighbour" if neighbour[position] else "region",
+                                        values=list(doc.countries),
+                                        text=f"{prefix} : " + ", ".join(names)))
             shared_partners = sorted({p.name for p in doc.partners}
                                      & {p.name for p in source.partners})
             if partner[position] and shared_partners:
-                why.append({"kind": "partner", "text": "Même partenaire : "
-                            + ", ".join(shared_partners), "values": shared_partners})
+                why.append(SharedReason(kind="partner", values=shared_partners,
+                                        text="Même partenaire : " + ", ".join(shared_partners)))
             if words := self._shared_words(doc, terms):
-                why.append({"kind": "terms", "text": "Termes clés communs : " + ", ".join(words),
-                            "values": words})
-            results.append({
-                "id": doc.id, "uri": doc.uri, "title": doc.title,
-                "score": round(float(score[position]), 4),
-                "why": why,
-                "countries": list(doc.countries), "themes": list(doc.themes),
-                "french_authorities": [{"name": a.name, "uri": a.uri, "type": a.type}
-                                       for a in doc.authorities],
-                "partners": [{"name": p.name, "uri": p.uri, "country": p.country}
-                             for p in doc.partners],
-                "start_year": doc.start_year, "end_year": doc.end_year,
-            })
-        # built as the JSON it answers, then checked into the typed answer
-        return SimilarAnswer.model_validate({
-            "project": {"id": source.id, "uri": source.uri, "title": source.title,
-                        "french_authorities": [{"name": a.name, "uri": a.uri, "type": a.type}
-                                               for a in source.authorities]},
-            "results": results,
-        })
+                why.append(SharedReason(kind="terms", values=words,
+                                        text="Termes clés communs : " + ", ".join(words)))
+            results.append(SimilarResult(
+                id=doc.id, uri=doc.uri, title=doc.title,
+                score=round(float(score[position]), 4),
+                why=why,
+                countries=list(doc.countries), themes=list(doc.themes),
+                french_authorities=authority_refs(doc), partners=partner_refs(doc),
+                start_year=doc.start_year, end_year=doc.end_year,
+            ))
+        return SimilarAnswer(
+            project=SourceProject(id=source.id, uri=source.uri, title=source.title,
+                                  french_authorities=authority_refs(source)),
+            results=results,
+        )
 
     def _shared_words(self, doc: ProjectDoc, stems: list[str], limit: int = 5) -> list[str]:
         """Surface forms, in ``doc``, of the source's key stems it contains (best first)."""

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
+from search_api.search.documents import Partner, ProjectDoc
+
 
 class _Answer(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -33,6 +35,20 @@ class PartnerRef(_Answer):
     name: str
     uri: str
     country: str | None = Field(description="Code ISO 3166-1 alpha-2.")
+
+
+def authority_refs(doc: ProjectDoc) -> list[AuthorityRef]:
+    """The French authorities of a project, as every answer gives them."""
+    return [AuthorityRef(name=a.name, uri=a.uri, type=a.type) for a in doc.authorities]
+
+
+def partner_ref(partner: Partner) -> PartnerRef:
+    """A foreign partner, as every answer gives it."""
+    return PartnerRef(name=partner.name, uri=partner.uri, country=partner.country)
+
+
+def partner_refs(doc: ProjectDoc) -> list[PartnerRef]:
+    return [partner_ref(p) for p in doc.partners]
 
 
 # ------------------------------------------------------------------ search

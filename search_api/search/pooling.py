@@ -33,14 +33,22 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 import numpy as np
 
 from graph.errors import NotFound
 from search_api.search._clustering import MAX_CLUSTERED, average_linkage, mean_pairwise, split
-from search_api.search.answers import PoolingAnswer, PoolingGroup
-from search_api.search.documents import Authority, Network, ProjectDoc
+from search_api.search.answers import (
+    Contact,
+    GroupShared,
+    NetworkRef,
+    PoolingAnswer,
+    PoolingGroup,
+    ProvinceRef,
+    partner_ref,
+)
+from search_api.search.documents import Authority, Network, Partner, ProjectDoc
 from search_api.search.search_index import SearchIndex
 
 #: At most this many projects per group: a staff member can call a dozen authorities.
@@ -61,15 +69,16 @@ BOILERPLATE = ("programme projet phase étape volet partenariat coopération jum
                "collectivité commune")
 #: Projects whose word analysis is kept between requests.
 ANALYSIS_CACHE = 4000  # about 10 kB each
-KINDS = ("partner", "province", "subtopic", "similar")
+Kind = Literal["partner", "province", "subtopic", "similar"]
+KINDS: tuple[Kind, ...] = ("partner", "province", "subtopic", "similar")
 _ID_PREFIX = {"partner": "partenaire", "province": "province", "subtopic": "sous-theme",
               "similar": "proches"}
 
 
-def network_dict(network: Network) -> dict[str, Any]:
-    """A network in the API's shape."""
-    return {"name": network.name, "uri": network.uri, "kind": network.kind,
-            "acronym": network.acronym, "label": network.label}
+def network_ref(network: Network) -> NetworkRef:
+    """A network of an authority, as the answer gives it."""
+    return NetworkRef(name=network.name, uri=network.uri, kind=network.kind,
+                      acronym=network.acronym, label=network.label)
 
 
 def _total(values: Iterable[float | None]) -> float | None:
@@ -77,7 +86,7 @@ def _total(values: Iterable[float | None]) -> float | None:
     return round(sum(present), 2) if present else None
 
 
-def contacts(docs: list[ProjectDoc]) -> list[dict[str, Any]]:
+def contacts(docs: list[ProjectDoc]) -> list[Contact]:
     """Every French authority of ``docs`` with its networks, years, amounts and projects,
     most projects first. Amounts add up the projects in euros only (``currency`` EUR or
     unknown); a project co-led by two authorities counts for both."""
@@ -85,28 +94,30 @@ def contacts(docs: list[ProjectDoc]) -> list[dict[str, Any]]:
     for doc in docs:
         for authority in doc.authorities:
             by_uri.setdefault(authority.uri, (authority, []))[1].append(doc)
-    out: list[dict[str, Any]] = []
+    out: list[Contact] = []
     for authority, projects in by_uri.values():
         euros = [d for d in projects if (d.currency or "EUR") == "EUR"]
-        out.append({
-            "name": authority.name, "uri": authority.uri, "type": authority.type,
-            "networks": [network_dict(n) for n in authority.networks],
-            "years": sorted({d.start_year for d in projects if d.start_year is not None}),
-            "amount": _total(d.total_cost for d in euros),
-            "cofinancing": _total(d.ministry_cofinancing for d in euros),
-            "currency": "EUR",
-            "projects": [d.id for d in projects],
-        })
-    out.sort(key=lambda e: (-len(e["projects"]), str(e["name"]), str(e["uri"])))
+        out.append(Contact(
+            name=authority.name, uri=authority.uri, type=authority.type,
+            networks=[network_ref(n) for n in authority.networks],
+            years=sorted({d.start_year for d in projects if d.start_year is not None}),
+            amount=_total(d.total_cost for d in euros),
+            cofinancing=_total(d.ministry_cofinancing for d in euros),
+            currency="EUR",
+            projects=[d.id for d in projects],
+        ))
+    out.sort(key=lambda c: (-len(c.projects), c.name, c.uri))
     return out
 
 
 @dataclass
 class _Group:
-    kind: str
+    kind: Kind
     members: list[int]  # rows of the selected set
     key: str = ""  # partner URI, province code
-    shared: dict[str, Any] = field(default_factory=dict)
+    shared: GroupShared = field(default_factory=GroupShared)
+    #: a sub-topic's words, found before it is cut (its parts keep them); None: not yet read
+    terms: list[str] | None = None
     part: tuple[int, int] | None = None
 
 
@@ -235,14 +246,10 @@ class Pooling:
         index = self.index
         docs = [index.docs[int(p)] for p in positions]
         chosen = [int(p) for p in positions[:MAX_CLUSTERED]]
-        groups: list[dict[str, Any]] = []
-        if len(chosen) >= 2:
-            groups = self._groups(chosen)
-        # built as the JSON it answers, then checked into the typed answer
-        return PoolingAnswer.model_validate(
-            {"total": len(docs), "authorities": contacts(docs), "clusters": groups})
+        groups = self._groups(chosen) if len(chosen) >= 2 else []
+        return PoolingAnswer(total=len(docs), authorities=contacts(docs), clusters=groups)
 
-    def _groups(self, positions: list[int]) -> list[dict[str, Any]]:
+    def _groups(self, positions: list[int]) -> list[PoolingGroup]:
         index = self.index
         docs = [index.docs[p] for p in positions]
         texts = _Texts(self._analyses(positions))
@@ -260,8 +267,7 @@ class Pooling:
                     continue
                 seen.add(members)
                 out.append(self._describe(part, docs, texts, dense, similarity))
-        out.sort(key=lambda g: (-len(g["contacts"]), -g["coherence"], KINDS.index(g["kind"]),
-                                g["id"]))
+        out.sort(key=lambda g: (-len(g.contacts), -g.coherence, KINDS.index(g.kind), g.id))
         return out
 
     @staticmethod
@@ -269,7 +275,7 @@ class Pooling:
         """Same-partner groups, then same-province groups of two partners or more."""
         by_partner: dict[str, list[int]] = {}
         by_province: dict[str, list[int]] = {}
-        partner_of: dict[str, Any] = {}
+        partner_of: dict[str, Partner] = {}
         for row, doc in enumerate(docs):
             for partner in doc.partners:
                 by_partner.setdefault(partner.uri, []).append(row)
@@ -281,18 +287,16 @@ class Pooling:
         out = []
         for uri, rows in sorted(by_partner.items()):
             p = partner_of[uri]
-            out.append(_Group("partner", rows, uri, {"partner": {
-                "name": p.name, "uri": p.uri, "country": p.country}}))
+            out.append(_Group("partner", rows, uri, GroupShared(partner=partner_ref(p))))
         for code, rows in sorted(by_province.items()):
             partners = {p.uri: p for r in rows for p in docs[r].partners if p.province == code}
             if len(partners) < 2:  # one partner: the same-partner group says it already
                 continue
             label = next(iter(partners.values())).province_name or code
             listed = sorted(partners.values(), key=lambda p: (p.name, p.uri))
-            out.append(_Group("province", rows, code, {
-                "province": {"code": code, "name": label},
-                "partners": [{"name": p.name, "uri": p.uri, "country": p.country}
-                             for p in listed]}))
+            out.append(_Group("province", rows, code, GroupShared(
+                province=ProvinceRef(code=code, name=label),
+                partners=[partner_ref(p) for p in listed])))
         return out
 
     @staticmethod
@@ -304,8 +308,7 @@ class Pooling:
             if len(members) < 2:
                 continue
             words = [word for _, word in texts.terms(members)]
-            out.append(_Group("subtopic" if words else "similar", members,
-                              shared={"terms": words}))
+            out.append(_Group("subtopic" if words else "similar", members, terms=words))
         return out
 
     @staticmethod
@@ -315,25 +318,25 @@ class Pooling:
             return [group]
         rows = group.members
         parts = split(similarity[np.ix_(rows, rows)], MAX_GROUP)
-        out = [_Group(group.kind, [rows[i] for i in part], group.key, dict(group.shared))
+        out = [_Group(group.kind, [rows[i] for i in part], group.key, group.shared, group.terms)
                for part in parts]
         for number, part in enumerate(out, start=1):
             part.part = (number, len(out))
         return out
 
     def _describe(self, group: _Group, docs: list[ProjectDoc], texts: _Texts,
-                  dense: np.ndarray, similarity: np.ndarray) -> dict[str, Any]:
+                  dense: np.ndarray, similarity: np.ndarray) -> PoolingGroup:
         members = sorted(group.members, key=lambda m: docs[m].id)
         chosen = [docs[m] for m in members]
-        words = group.shared.get("terms")
+        words = group.terms
         if words is None:
             words = [word for _, word in texts.terms(members)]
-        shared = {**group.shared, "terms": words}
+        shared = group.shared.model_copy(update={"terms": words})
         part = group.part
-        if group.kind == "partner":
-            title = f"Même partenaire : {shared['partner']['name']}"
-        elif group.kind == "province":
-            title = f"Même région partenaire : {shared['province']['name']}"
+        if shared.partner is not None:
+            title = f"Même partenaire : {shared.partner.name}"
+        elif shared.province is not None:
+            title = f"Même région partenaire : {shared.province.name}"
         elif group.kind == "subtopic":
             title = "Sous-thème : " + ", ".join(words)
         else:
@@ -343,18 +346,18 @@ class Pooling:
         digest = hashlib.sha1(
             "\x1f".join([group.kind, group.key, *(d.id for d in chosen)]).encode()).hexdigest()
         people = contacts(chosen)
-        return {
-            "id": f"{_ID_PREFIX[group.kind]}-{digest[:10]}",
-            "kind": group.kind,
-            "title": title,
-            "shared": shared,
-            "part": list(part) if part else None,
-            "projects": [d.id for d in chosen],
-            "authorities": sorted({c["name"] for c in people}),
-            "similarity": round(mean_pairwise(dense, members), 4),
-            "coherence": round(mean_pairwise(similarity, members), 4),
-            "contacts": people,
-        }
+        return PoolingGroup(
+            id=f"{_ID_PREFIX[group.kind]}-{digest[:10]}",
+            kind=group.kind,
+            title=title,
+            shared=shared,
+            part=list(part) if part else None,
+            projects=[d.id for d in chosen],
+            authorities=sorted({c.name for c in people}),
+            similarity=round(mean_pairwise(dense, members), 4),
+            coherence=round(mean_pairwise(similarity, members), 4),
+            contacts=people,
+        )
 
 
 def _worth_pooling(docs: list[ProjectDoc]) -> bool:

@@ -21,14 +21,14 @@ from search_api.search._comparison import Comparator
 from search_api.search._filters import SearchFilters, sparql_for, validate
 from search_api.search._snippets import match_spans, snippet
 from search_api.search.answers import (
-    AuthorityRef,
     FacetEntry,
-    PartnerRef,
     PoolingAnswer,
     QueryReading,
     SearchAnswer,
     SearchResult,
     SimilarAnswer,
+    authority_refs,
+    partner_refs,
 )
 from search_api.search.documents import ProjectDoc
 from search_api.search.keyword_index import fold
@@ -58,14 +58,6 @@ def limit_threads(threads: int) -> None:
     except ImportError:  # pragma: no cover
         return
     threadpool_limits(limits=threads, user_api="blas")
-
-
-def authority_refs(doc: ProjectDoc) -> list[AuthorityRef]:
-    return [AuthorityRef(name=a.name, uri=a.uri, type=a.type) for a in doc.authorities]
-
-
-def partner_refs(doc: ProjectDoc) -> list[PartnerRef]:
-    return [PartnerRef(name=p.name, uri=p.uri, country=p.country) for p in doc.partners]
 
 
 def _check_paging(limit: int, offset: int, max_limit: int) -> None:
