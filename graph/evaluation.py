@@ -15,6 +15,7 @@ rows (issue 8: an 802-byte query doubling a string with ``CONCAT`` answered 268 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,15 +177,44 @@ def evaluate(
             return _solutions(result, request.solution_format, max_rows, max_bytes)
         return _triples(result, request.graph_format, max_rows, max_bytes)
     except SyntaxError as exc:
-        raise BadRequest(f"requête SPARQL invalide : {_one_line(exc)}") from exc
+        raise BadRequest(f"requête SPARQL invalide : {french_syntax_error(str(exc))}") from exc
     except (OSError, ValueError, RuntimeError, TypeError) as exc:
         raise BadRequest(f"évaluation impossible : {_one_line(exc)}") from exc
 
 
-def _one_line(exc: BaseException, limit: int = 500) -> str:
+def _one_line(exc: BaseException | str, limit: int = 500) -> str:
     """The engine's message on one line and bounded (its lists of expected tokens are long)."""
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_AT = re.compile(r"^error at (\d+):(\d+): ")
+#: the parser's character classes (``['0'..='9']``, ``['A' ..= 'Z' | 'a' ..= 'z' | …]``)
+_CLASS = re.compile(r"\[(?:'[^']*'|[^\]'])*\.\.=(?:'[^']*'|[^\]'])*\]")
+_WORDS = [  # the parser's English, longest first
+    ("The SELECT contains a variable that is unbound",
+     "une variable du SELECT hors du GROUP BY"),
+    ("IRI parsing failed", "une IRI valide"),
+    ("expected one of ", "attendu : l'un de "),
+    ("expected ", "attendu : "),
+    ("[_]", "un caractère"),  # any character: the query ended too soon
+]
+
+
+def french_syntax_error(message: str) -> str:
+    """Oxigraph's syntax error in French, on one line: « error at 3:1: expected one of … »
+    becomes « ligne 3, colonne 1 : attendu : l'un de … » (an editor shows it as it is)."""
+    text = " ".join(message.split())
+    found = _AT.match(text)
+    where = f"ligne {found[1]}, colonne {found[2]} : " if found else ""
+    text = text[found.end():] if found else text
+    text = _CLASS.sub(lambda m: "un chiffre" if m[0].replace(" ", "") == "['0'..='9']"
+                      else "un caractère de nom", text)
+    text = re.sub(r"(un caractère de nom)(, un caractère de nom)+", r"\1", text)
+    text = re.sub(r"\['([^']+)'\]", r'"\1"', text)  # one character: as the tokens are written
+    for english, french in _WORDS:
+        text = text.replace(english, french)
+    return _one_line(where + text)
 
 
 def _solutions(

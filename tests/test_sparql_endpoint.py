@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 import rdflib
 from fastapi import FastAPI
@@ -31,6 +32,7 @@ from SPARQLWrapper import CSV, GET, JSON, JSONLD, POST, RDFXML, TSV, TURTLE, XML
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from graph import query_guard
+from graph.evaluation import french_syntax_error
 from search_api.app import create_app
 from search_api.knowledge_base import KnowledgeBase
 
@@ -157,6 +159,32 @@ def test_a_browser_gets_the_editor_with_examples_and_local_yasgui(client: TestCl
     assert client.get("/api/prefixes").json()["cl"] == "https://w3id.org/cooplink/def#"
 
 
+def _editor_config(client: TestClient, **params: str) -> dict[str, object]:
+    page = client.get("/sparql", params=params, headers={"accept": "text/html"}).text
+    start = page.index('<script id="editor-config" type="application/json">')
+    found: dict[str, object] = json.loads(page[page.index(">", start) + 1:
+                                                page.index("</script>", start)])
+    return found
+
+
+def test_the_editor_opens_on_the_query_of_its_url(client: TestClient,
+                                                  sparql_kb: KnowledgeBase) -> None:
+    # what a share link (/sparql?query=…) restores: that query, run at once
+    query = "SELECT * WHERE { ?s ?p ?o } LIMIT 3 # </script><b>"
+    config = _editor_config(client, query=query)
+    assert config["query"] == query and config["run"] is True
+    assert config["maxUrl"] == sparql_kb.settings.http_max_url_bytes  # longer: after « # »
+    assert _editor_config(client)["run"] is False
+    # the editor's error display, in the page's language ({…}: filled by /static/sparql.js)
+    assert config["strings"] == {"error": "Erreur {status} : {message}",
+                                 "invalid": "Ligne invalide. Attendu :"}
+    english = _editor_config(client, lang="en")["strings"]
+    assert english == {"error": "Error {status}: {message}",
+                       "invalid": "This line is invalid. Expected:"}
+    client.cookies.clear()
+    assert client.get("/static/sparql.js").status_code == 200
+
+
 def test_examples_are_listed_with_french_and_english_titles(client: TestClient) -> None:
     examples = client.get("/api/examples").json()
     assert len(examples) >= 15
@@ -227,8 +255,31 @@ def test_malformed_query_gets_400_with_the_parser_message_and_position(client: T
     response = client.get("/sparql", params={"query": "SELECT ?s WHERE {\n  ?s ?p \n}"})
     assert response.status_code == 400
     message = response.json()["error"]
-    assert message.startswith("requête SPARQL invalide")
-    assert "at 3:" in message  # line 3: where the object is missing
+    assert message.startswith("requête SPARQL invalide : ligne 3, colonne 2 : attendu")
+    # line 3: where the object is missing
+
+
+@pytest.mark.parametrize(("query", "french"), [
+    ("SELEC * WHERE { ?s ?p ?o }", "ligne 1, colonne 10 : attendu : CONSTRUCT"),
+    ("SELECT * WHERE { ?s ?p }",
+     "ligne 1, colonne 25 : attendu : l'un de LATERAL, SERVICE, un caractère"),
+    ("SELECT * { ?s ?p ?o } LIMIT x",
+     "ligne 1, colonne 29 : attendu : l'un de HAVING, OFFSET, OPTIONAL, VALUES, un chiffre"),
+    ("ASK { <not an iri> ?p ?o }", "ligne 1, colonne 19 : attendu : une IRI valide"),
+    ("", "ligne 1, colonne 1 : attendu : un caractère"),
+])
+def test_the_parser_message_is_in_french(query: str, french: str) -> None:
+    with pytest.raises(SyntaxError) as caught:
+        ox.Store().query(query)
+    assert french_syntax_error(str(caught.value)) == french
+
+
+def test_an_unbound_select_variable_is_named_in_french() -> None:
+    with pytest.raises(SyntaxError) as caught:
+        ox.Store().query("SELECT ?x WHERE { ?s ?p ?o } GROUP BY ?s")
+    message = french_syntax_error(str(caught.value))
+    assert "une variable du SELECT hors du GROUP BY" in message
+    assert "..=" not in message and "expected" not in message and "\\u{" not in message
 
 
 @pytest.mark.parametrize(("kwargs", "status"), [

@@ -296,6 +296,7 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templ
             "base_uri": kb.settings.base_uri.rstrip("/"),
             "timeout": runner.timeout,
             "max_rows": runner.max_rows,
+            "max_url": kb.settings.http_max_url_bytes,  # longer share links use the fragment
         })
         i18n.remember_choice(request, response, lang)
         return response
