@@ -2,7 +2,7 @@
 (every other host is unresolvable here), runs an example query against the endpoint and shows
 the result table; a screenshot is kept under pytest's temporary folder
 (``…/pytest-of-USER/pytest-N/screenshots/sparql-editor.png``). Driven over the DevTools pipe
-(:class:`Browser` of ``test_search_browser.py``): a share link restores the edited query, the
+(``tests/chromium.py``): a share link restores the edited query, the
 address bar follows the query run, and a malformed query shows the parser's sentence in French,
 not the JSON of the error."""
 # ruff: noqa: F811 - fixtures imported from fixtures_sparql are parameters of the tests
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chromium import Browser
+from chromium import Browser, open_browser
 from fixtures_sparql import server_url, sparql_app, sparql_kb  # noqa: F401 - fixtures
 
 from search_api.http.sparql import load_examples
@@ -78,15 +78,11 @@ RESULT = "document.querySelector('.yasr table') && document.querySelector('.yasr
 
 
 @pytest.fixture()
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    if CHROMIUM is None:
-        pytest.skip("chromium absent : « apt-get install -y chromium » (fait par make test)")
-    chromium = Browser(tmp_path / "profile")
-    chromium.viewport(1280, 900)
-    try:
+def browser(tmp_path: Path, server_url: str) -> Iterator[Browser]:
+    with open_browser(tmp_path / "profile") as chromium:
         yield chromium
-    finally:
-        chromium.close()
+        # the editor needs nothing from another server (YASGUI, prefixes, fonts are local)
+        assert chromium.outside(server_url) == []
 
 
 def _until(browser: Browser, expression: str, timeout: float = 30.0) -> Any:
