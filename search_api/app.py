@@ -29,6 +29,7 @@ from search_api.http._openapi import (
 )
 from search_api.http.dumps import dumps_router
 from search_api.http.errors import install_error_handlers
+from search_api.http.etat_routes import etat_router  # issue 11: dashboard, country briefs
 from search_api.http.linked_data import linked_data_router
 from search_api.http.pages import pages_router  # issue 4: staff search pages
 from search_api.http.search_routes import search_router  # issue 4: search API
@@ -89,6 +90,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     app.include_router(search_router(kb))  # issue 4: /api/search, similar, pooling
     app.include_router(linked_data_router(kb, templates))
     app.include_router(pages_router(kb, templates))  # /, /projets/{id}/comparables, /mutualisation
+    app.include_router(etat_router(kb, templates))  # /etat, /pays/{iso2} and their JSON
 
     document_other_routes(app)
 

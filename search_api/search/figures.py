@@ -13,10 +13,12 @@ The domain gives ids, not titles: the HTTP wing translates ``figure.<id>``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
+from graph.namespaces import PREFIXES
 from graph.store import QueryOutcome
 
 #: What runs a SPARQL SELECT (``KnowledgeBase.query``, or a store's ``query``).
@@ -30,6 +32,15 @@ class FigureRow(BaseModel):
     label: str = Field(description="Libellé affiché")
     value: float = Field(description="Valeur (nombre de projets, montant en euros…)")
     uri: str | None = Field(default=None, description="Page de l'entité, s'il y en a une")
+
+
+class Indicator(BaseModel):
+    """One headline number (« 4 976 collectivités engagées ») and the query that counted it."""
+
+    id: str = Field(description="Identifiant stable de l'indicateur (« french_authorities »…)")
+    value: float = Field(description="La valeur")
+    unit: str = Field(default="projects", description="Unité : projects, euros, authorities…")
+    query: str = Field(description="La requête SPARQL exacte qui l'a calculée (variable ?value)")
 
 
 class Figure(BaseModel):
@@ -87,3 +98,22 @@ def scalar(run: QueryRunner, query: str, variable: str = "value") -> float:
     for binding in run(query).rows():
         return _number(binding.get(variable))
     return 0.0
+
+
+def run_indicator(run: QueryRunner, indicator_id: str, query: str, *,
+                  unit: str = "projects") -> Indicator:
+    """An :class:`Indicator` from a one-row query binding ``?value``."""
+    return Indicator(id=indicator_id, value=scalar(run, query), unit=unit, query=query.strip())
+
+
+_PREFIXED = re.compile(r"(?<![\w?$])([a-z]+):")
+_IRIS_AND_STRINGS = re.compile(r"<[^>\s]*>|\"[^\"]*\"")
+
+
+def with_prefixes(body: str) -> str:
+    """``body`` preceded by the PREFIX lines of the prefixes it uses: a figure's query runs as
+    it is in any SPARQL client, not only at an endpoint that declares them by default."""
+    names = _PREFIXED.findall(_IRIS_AND_STRINGS.sub(" ", body))
+    used = sorted({name for name in names if name in PREFIXES})
+    lines = "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in used)
+    return lines + body.strip()
