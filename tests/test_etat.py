@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,11 @@ from fastapi.testclient import TestClient
 from test_pages import Page
 
 from graph.namespaces import CL
+from search_api.app import create_app
+from search_api.http.etat_routes import StateOfCooperation
 from search_api.knowledge_base import KnowledgeBase
 from search_api.search.documents import AUTHORITY_TYPES
+from search_api.settings import Settings
 
 HTML = {"accept": "text/html"}
 COUNTRIES = ("SN", "HT")  # the largest country of the test corpus, and one without provinces
@@ -277,3 +281,11 @@ def test_a_country_page_links_back_to_search_pooling_and_prints(client: TestClie
     assert svg.all("circle", class_="partner")
     css = client.get("/static/etat.css").text
     assert "@media print" in css
+
+
+def test_warming_an_empty_data_dir_does_nothing(tmp_path: Path) -> None:
+    kb = KnowledgeBase(Settings(data_dir=tmp_path / "empty"))
+    StateOfCooperation(kb).warm()  # cooplink serve before the first build: no error
+    with TestClient(create_app(kb)) as empty:
+        answer = empty.get("/api/etat")
+    assert answer.status_code == 503 and answer.json()["ok"] is False

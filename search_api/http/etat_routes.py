@@ -32,6 +32,8 @@ from search_api.search.figures import Figure, FigureRow, with_prefixes
 
 #: Rows of a long list shown before « voir les autres ».
 SHOWN = 25
+#: Briefs computed ahead by :meth:`StateOfCooperation.warm`: the countries with most projects.
+WARM_BRIEFS = 10
 _COUNTRY_LABELS = with_prefixes("""
 SELECT ?iso (SAMPLE(?fr) AS ?label_fr) (SAMPLE(?en) AS ?label_en) WHERE {
   ?c a cl:Pays ; cl:codeIso2 ?iso .
@@ -120,29 +122,33 @@ def _figure(figure_id: str, query: str, rows: list[tuple[str, str, float, str | 
         FigureRow(key=k, label=label, value=v, uri=uri) for k, label, v, uri in rows])
 
 
-def etat_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
-    """``/etat``, ``/api/etat``, ``/pays/{iso2}`` and ``/api/countries/{iso2}`` over ``kb``."""
-    router = APIRouter(tags=["état de la coopération"])
-    i18n.install(templates.env)
-    dashboard = Dashboard(kb.query)
-    briefs = CountryBriefs(kb.query)
-    labels = Labels(kb)
-    json_only = [Depends(acceptable("application/json"))]
+class StateOfCooperation:
+    """The dashboard and the country briefs of the served generation (each computed once per
+    generation), and the labels their pages need."""
 
-    def generation() -> str | None:
-        health = kb.health()
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.dashboard = Dashboard(kb.query)
+        self.briefs = CountryBriefs(kb.query)
+        self.labels = Labels(kb)
+
+    def generation(self) -> str | None:
+        """The served generation (:class:`NoStore` before the first build)."""
+        health = self.kb.health()
         if health["status"] != "ok":
-            raise NoStore(f"aucun graphe servi dans {kb.datadir.root} : construisez-le "
+            raise NoStore(f"aucun graphe servi dans {self.kb.datadir.root} : construisez-le "
                           "(cooplink build) ou importez un fichier")
         gen = health.get("generation")
         return str(gen) if gen is not None else None
 
-    def etat_data() -> DashboardAnswer:
-        return dashboard.answer(generation())
+    def etat(self) -> DashboardAnswer:
+        """The ``/api/etat`` answer."""
+        return self.dashboard.answer(self.generation())
 
-    def country_data(iso2: str) -> CountryAnswer:
-        gen = generation()
-        service = kb.search_service()
+    def country(self, iso2: str) -> CountryAnswer:
+        """The ``/api/countries/{iso2}`` answer."""
+        gen = self.generation()
+        service = self.kb.search_service()
 
         def pool(code: str) -> PoolingAnswer:
             if code not in service.index.vocab.get("country", {}):
@@ -152,7 +158,29 @@ def etat_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
             except BadRequest:  # the index does not know the country: no groups to offer
                 return PoolingAnswer(total=0, authorities=[], clusters=[])
 
-        return briefs.brief(iso2, gen, pool)
+        return self.briefs.brief(iso2, gen, pool)
+
+    def warm(self) -> None:
+        """Compute what every page of a generation shares — the dashboard, the labels, the
+        partners' towns — and the briefs of the largest countries, so that the first visitor
+        does not wait for them (``cooplink serve`` runs it in the background at start)."""
+        if self.kb.health()["status"] != "ok":
+            return
+        gen = self.generation()
+        largest = self.etat().figures["projects_by_country"].rows[:WARM_BRIEFS]
+        self.labels.table(gen)
+        self.briefs.prepare(gen)
+        for row in largest:  # their pooling takes a second or two: the others are quick
+            self.country(row.key)
+
+
+def etat_router(state: StateOfCooperation, templates: Jinja2Templates) -> APIRouter:
+    """``/etat``, ``/api/etat``, ``/pays/{iso2}`` and ``/api/countries/{iso2}``."""
+    router = APIRouter(tags=["état de la coopération"])
+    i18n.install(templates.env)
+    kb = state.kb
+    json_only = [Depends(acceptable("application/json"))]
+    etat_data, country_data, generation = state.etat, state.country, state.generation
 
     @router.get("/api/etat", dependencies=json_only, responses=error_responses(406, 503))
     def api_etat() -> DashboardAnswer:
@@ -170,7 +198,7 @@ def etat_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
     def begin(request: Request) -> tuple[View, str | None]:
         gen = generation()
         ctx = PageContext(request, kb, {"theme": {}, "country": {}}, kb.health())
-        return View(ctx, labels.table(gen)), gen
+        return View(ctx, state.labels.table(gen)), gen
 
     def render(view: View, template: str, context: dict[str, Any]) -> Response:
         ctx = view.ctx

@@ -345,6 +345,11 @@ SELECT ?c (SAMPLE(?l) AS ?label) WHERE {{
             votes.setdefault(place.admin1, Counter())[table[name]] += 1
         return {admin1: counts.most_common(1)[0][0] for admin1, counts in votes.items()}
 
+    def prepare(self, generation: str | None) -> None:
+        """Read what every brief of ``generation`` needs (the partners' towns) ahead of the
+        first one."""
+        self._locate_all(generation)
+
     def _locate_all(self, generation: str | None) -> None:
         """Look every partner of the graph, and every subdivision of their countries, up in
         one scan of the gazetteer, once a generation: one country at a time would scan the
