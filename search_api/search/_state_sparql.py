@@ -43,31 +43,32 @@ def _local(uri: str) -> str:
     return "cl:" + uri[len(CL):]
 
 
+def _chain(var: str, path: str, cases: list[tuple[str, str]], default: str = "autre") -> str:
+    """``IF(EXISTS { ?var a C1 }, "v1", IF(…, "default"))``, one case a line: the query a
+    reader opens with « voir la requête » stays legible."""
+    tests = [f'IF(EXISTS {{ {var} {path} {cls} }}, "{value}",' for cls, value in cases]
+    return "\n       ".join([*tests, f'"{default}"' + ")" * len(tests)])
+
+
 def authority_type(var: str) -> str:
-    """``IF(EXISTS { ?a a cl:Syndicat }, "syndicat", IF(…, "autre"))``: ``?var``'s type."""
-    expression = '"autre"'
-    for cls, value in reversed(AUTHORITY_TYPES.items()):
-        expression = f'IF(EXISTS {{ {var} a {_local(cls)} }}, "{value}", {expression})'
-    return expression
+    """``?var``'s type, the first class of :data:`AUTHORITY_TYPES` it has (else ``autre``)."""
+    return _chain(var, "a", [(_local(cls), value) for cls, value in AUTHORITY_TYPES.items()])
 
 
 def actor_kind(var: str) -> str:
-    """The kind of the actor ``?var`` (:data:`ACTOR_KINDS`), ``"autre"`` for any other."""
-    expression = '"autre"'
-    for cls, value in reversed(ACTOR_KINDS):
-        expression = (f'IF(EXISTS {{ {var} a/rdfs:subClassOf* cl:{cls} }}, "{value}", '
-                      f'{expression})')
-    return expression
+    """The kind of the actor ``?var`` (:data:`ACTOR_KINDS`, subclasses included), ``"autre"``
+    for any other."""
+    return _chain(var, "a/rdfs:subClassOf*", [(f"cl:{cls}", value) for cls, value in ACTOR_KINDS])
 
 
 def region_of(authority: str, region: str) -> str:
     """The group pattern binding ``?region`` to the French région of ``?authority``: its
     ``cl:region``, itself for a région, or the région of the départements a single collectivity
     took over (Corse, Martinique… have no ``cl:region``)."""
-    return (f"{{ {authority} cl:region {region} }} "
-            f"UNION {{ {authority} a cl:Region . BIND({authority} AS {region}) }} "
-            f"UNION {{ {authority} dcterms:replaces/cl:region {region} "
-            f"FILTER NOT EXISTS {{ {authority} cl:region ?anyRegion }} }}")
+    return (f"{{ {authority} cl:region {region} }}\n"
+            f"  UNION {{ {authority} a cl:Region . BIND({authority} AS {region}) }}\n"
+            f"  UNION {{ {authority} dcterms:replaces/cl:region {region}\n"
+            f"          FILTER NOT EXISTS {{ {authority} cl:region ?anyRegion }} }}")
 
 
 #: Amounts are added up in euros only (``cl:devise`` EUR or absent): the graph does not convert.
