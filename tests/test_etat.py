@@ -226,6 +226,11 @@ def test_the_dashboard_page_shows_the_answer(client: TestClient, etat: dict[str,
     themes = page.one("figure", id="fig-projects_by_theme")
     first = etat["figures"]["projects_by_theme"]["rows"][0]
     assert themes.all("tbody")[0].all("tr")[0].one("a")["href"] == f"/?theme={first['key']}"
+    years = page.one("figure", id="fig-projects_by_year")
+    year_rows = etat["figures"]["projects_by_year"]["rows"]
+    assert len(years.one("svg").all("rect")) == len(year_rows)
+    assert years.one("svg").all("a")[0]["href"] == (
+        f"/?start_year_min={year_rows[0]['key']}&start_year_max={year_rows[0]['key']}")
 
 
 def test_the_world_map_has_a_linked_path_per_country_with_projects(
