@@ -30,8 +30,10 @@ from search_api.search.country_brief import CountryAnswer, CountryBriefs
 from search_api.search.dashboard import Dashboard, DashboardAnswer
 from search_api.search.figures import Figure, FigureRow, with_prefixes
 
-#: Rows of a long list shown before « voir les autres ».
+#: Rows of a long list shown before « voir les autres », and listed at most (the whole list is
+#: in the JSON and in the CSV of its query: Germany has 2,170 twinnings without a project).
 SHOWN = 25
+LISTED = 200
 #: Briefs computed ahead by :meth:`StateOfCooperation.warm`: the countries with most projects.
 WARM_BRIEFS = 10
 _COUNTRY_LABELS = with_prefixes("""
@@ -285,6 +287,7 @@ def brief_view(view: View, data: CountryAnswer) -> dict[str, Any]:
         "pooling_href": url("/mutualisation", scope),
         "json_href": f"/api/countries/{urllib.parse.quote(iso2)}",
         "query_href": lambda key: url("/sparql", {"query": q[key]}),
+        "csv_href": lambda key: url("/sparql", {"query": q[key], "format": "csv"}),
         "money": {"total_cost": t.euros(data.total_cost),
                   "ministry_cofinancing": t.euros(data.ministry_cofinancing)},
         "partner_map": maps.country_map(iso2, points),
@@ -318,5 +321,5 @@ def brief_view(view: View, data: CountryAnswer) -> dict[str, Any]:
                           if p.french_authority else None,
                           "partner_href": ctx.href(p.partner.uri) if p.partner else None}
                          for p in data.partnerships_without_project],
-        "shown": SHOWN,
+        "shown": SHOWN, "listed": LISTED,
     }
