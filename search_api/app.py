@@ -31,6 +31,10 @@ from search_api.http._openapi import (
 )
 from search_api.http.dumps import dumps_router
 from search_api.http.errors import install_error_handlers
+from search_api.http.etat_routes import (  # issue 11: dashboard, country briefs
+    StateOfCooperation,
+    etat_router,
+)
 from search_api.http.linked_data import linked_data_router
 from search_api.http.network_routes import network_router
 from search_api.http.pages import pages_router  # issue 4: staff search pages
@@ -49,8 +53,16 @@ def server_options(settings: Settings) -> dict[str, Any]:
     return uvicorn_options(settings.http_max_url_bytes)
 
 
-def create_app(kb: KnowledgeBase) -> FastAPI:
+def create_app(kb: KnowledgeBase, *, warm_pages: bool = False) -> FastAPI:
+    """The application; ``warm_pages`` (``cooplink serve``) computes the state of cooperation
+    in the background at start, so that the first visitor of /etat does not wait for it."""
     runner = make_runner(kb)  # SPARQL worker processes
+    state = StateOfCooperation(kb)
+
+    def warm() -> None:
+        kb.warm()
+        if warm_pages:
+            state.warm()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +71,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         runner.start()
         # The model and indexes load in the background: /healthz answers "starting" at once
         # and "ok" when a search no longer waits for them (issue 9, "ready means ready").
-        warming = threading.Thread(target=kb.warm, name="cooplink-warm", daemon=True)
+        warming = threading.Thread(target=warm, name="cooplink-warm", daemon=True)
         warming.start()
         yield
         runner.close()
@@ -94,6 +106,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     app.include_router(network_router(kb, templates))  # /reseau, /api/network, /api/concentration
     app.include_router(linked_data_router(kb, templates))
     app.include_router(pages_router(kb, templates))  # /, /projets/{id}/comparables, /mutualisation
+    app.include_router(etat_router(state, templates))  # /etat, /pays/{iso2} and their JSON
 
     document_other_routes(app)
 

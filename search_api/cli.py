@@ -366,7 +366,7 @@ def serve(
     kb = _kb(data_dir, host=host, port=port)
     upgrade = _start_upgrade(kb)
     try:
-        uvicorn.run(create_app(kb), host=kb.settings.host, port=kb.settings.port,
+        uvicorn.run(create_app(kb, warm_pages=True), host=kb.settings.host, port=kb.settings.port,
                     log_level="info", **server_options(kb.settings))
     finally:
         if upgrade is not None and upgrade.poll() is None:

@@ -70,7 +70,8 @@ def get_paths(app: FastAPI, kb: KnowledgeBase) -> list[str]:
             if "{" in path:
                 prefix, _, rest = path.partition("{")
                 name, _, tail = rest.partition("}")
-                value = {"project_id": project, "fmt": "ttl"}.get(name.split(":")[0])
+                value = {"project_id": project, "fmt": "ttl",
+                         "iso2": "SN"}.get(name.split(":")[0])
                 path = prefix + (value if value is not None else _under(kb, prefix)) + tail
             paths.append(path)
     return paths

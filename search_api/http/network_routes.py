@@ -80,7 +80,7 @@ def network_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
             title = ctx.labels.theme(data.scope["theme"])
         elements = _elements(ctx, data)
         return pages.render(ctx, "network.html", {
-            "nav": "state", "data": data, "title": title, "elements": elements,
+            "nav": "etat", "data": data, "title": title, "elements": elements,
             "tables": {kind: [n for n in data.nodes if n.kind == kind][:TABLE_ROWS]
                        for kind in KINDS},
             "href": ctx.href, "kinds": KINDS,

@@ -101,6 +101,11 @@ class Provinces:
         self._by_country[country] = table
         return table
 
+    def subdivisions(self, country: str) -> dict[str, tuple[str, str]]:
+        """Folded names of ``country``'s subdivisions (both levels) → (code, French label) of
+        the first-level one they lie in."""
+        return dict(self._table(country.upper()))
+
     def of(self, name: str, country: str | None) -> tuple[str | None, str | None]:
         """(ISO 3166-2 code, French label) of the partner's province, or ``(None, None)``."""
         if not country:

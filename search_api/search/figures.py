@@ -34,6 +34,15 @@ class FigureRow(BaseModel):
     uri: str | None = Field(default=None, description="Page de l'entité, s'il y en a une")
 
 
+class Indicator(BaseModel):
+    """One headline number (« 4 976 collectivités engagées ») and the query that counted it."""
+
+    id: str = Field(description="Identifiant stable de l'indicateur (« french_authorities »…)")
+    value: float = Field(description="La valeur")
+    unit: str = Field(default="projects", description="Unité : projects, euros, authorities…")
+    query: str = Field(description="La requête SPARQL exacte qui l'a calculée (variable ?value)")
+
+
 class Figure(BaseModel):
     """A titled series of rows and the SPARQL query that computed it."""
 
@@ -50,13 +59,6 @@ class Figure(BaseModel):
     @property
     def maximum(self) -> float:
         return max((row.value for row in self.rows), default=0.0)
-
-
-def with_prefixes(query: str) -> str:
-    """``query`` preceded by the PREFIX lines of the prefixes it uses (and only those), so the
-    text a reader copies from « voir la requête » runs on any SPARQL endpoint."""
-    used = [p for p in PREFIXES if re.search(rf"(?<![\w:<]){p}:", query)]
-    return "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in used) + query.strip()
 
 
 def _number(value: object) -> float:
@@ -96,3 +98,22 @@ def scalar(run: QueryRunner, query: str, variable: str = "value") -> float:
     for binding in run(query).rows():
         return _number(binding.get(variable))
     return 0.0
+
+
+def run_indicator(run: QueryRunner, indicator_id: str, query: str, *,
+                  unit: str = "projects") -> Indicator:
+    """An :class:`Indicator` from a one-row query binding ``?value``."""
+    return Indicator(id=indicator_id, value=scalar(run, query), unit=unit, query=query.strip())
+
+
+_PREFIXED = re.compile(r"(?<![\w?$])([a-z]+):")
+_IRIS_AND_STRINGS = re.compile(r"<[^>\s]*>|\"[^\"]*\"")
+
+
+def with_prefixes(body: str) -> str:
+    """``body`` preceded by the PREFIX lines of the prefixes it uses: a figure's query runs as
+    it is in any SPARQL client, not only at an endpoint that declares them by default."""
+    names = _PREFIXED.findall(_IRIS_AND_STRINGS.sub(" ", body))
+    used = sorted({name for name in names if name in PREFIXES})
+    lines = "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in used)
+    return lines + body.strip()
