@@ -191,6 +191,10 @@ class ProfilePages:
         if profile.kind == "theme":
             pooling.append({"theme": profile.theme})
         labels = {r.key: r.label for f in profile.figures for r in f.rows}
+        if profile.iso2:  # a country's name: its own, or the partner's country attribute
+            labels[profile.iso2] = profile.label if profile.kind == "country" else next(
+                (v.label for a in profile.attributes if a.id == "pays" for v in a.values),
+                profile.iso2)
         for link in pooling:
             link["href"] = url("/mutualisation", {"country": link.get("country"),
                                                   "theme": link.get("theme")})
