@@ -88,8 +88,9 @@ def partner_scope(uri: str) -> Scope:
 
 
 def theme_scope(uri: str) -> Scope:
-    # cl:theme is a property of projects only (docs/model.md): no partnership has a theme
-    pattern = f"?p cl:theme {iri(uri)} ; a cl:Projet ."
+    # cl:theme is a property of projects only (docs/model.md): no type test needed, and no
+    # partnership has a theme
+    pattern = f"?p cl:theme {iri(uri)} ."
     return Scope(projects=pattern, partnerships=None, links=pattern)
 
 
