@@ -119,6 +119,7 @@ class LinkedData:
         fmt = (neg.format_param(explicit, graph=True) if explicit
                else neg.negotiate(request.headers.get("accept"), offers)) or neg.HTML
         if fmt == neg.HTML and profile and request.query_params.get("view") != RAW:
+            checked_iri(uri)  # before any query: a path that is no IRI names nothing (404)
             page = self.profiles.render(request, uri)
             if page is not None:
                 return page

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pyoxigraph as ox
+
 from graph.namespaces import CL, DCTERMS, FOAF, ORG, PROV, RDFS, SKOS
 
 PROLOGUE = (f"PREFIX cl: <{CL}>\nPREFIX rdfs: <{RDFS}>\nPREFIX skos: <{SKOS}>\n"
@@ -39,8 +41,10 @@ LABEL_PREDICATES = (RDFS + "label", SKOS + "prefLabel", DCTERMS + "title", FOAF 
 
 
 def iri(uri: str) -> str:
-    """``<uri>`` for a query text; callers pass URIs checked by ``ox.NamedNode``."""
-    return f"<{uri}>"
+    """``<uri>`` for a query text. Callers pass URIs read from the graph or checked by the
+    route (a 404 for a path that is no IRI); ``ox.NamedNode`` refuses anything else here too,
+    so that no text can close the brackets early."""
+    return str(ox.NamedNode(uri))
 
 
 def lang_filter(var: str, lang: str) -> str:
