@@ -200,12 +200,15 @@ def values(uris: Iterable[str]) -> str:
     return " ".join(iri(u) for u in uris)
 
 
-def class_labels(items: Iterable[str], lang: str) -> str:
-    """The ontology class of each item (``?item``), labelled in ``lang``."""
+def class_labels(items: Iterable[str], lang: str, besides: str | None = None) -> str:
+    """The ontology class of each item (``?item``), labelled in ``lang``; ``besides``: a class
+    the list's heading already names (``cl:Partenariat`` above twinnings and conventions)."""
+    skip = f" && ?class != {besides}" if besides else ""
     return tidy(f"{PROLOGUE}\nSELECT ?item ?label WHERE {{\n"
             f"  VALUES ?item {{ {values(items)} }}\n"
             "  ?item a ?class . ?class rdfs:label ?label .\n"
-            f"  FILTER(STRSTARTS(STR(?class), STR(cl:)))\n  {lang_filter('?label', lang)}\n}}\n")
+            f"  FILTER(STRSTARTS(STR(?class), STR(cl:)){skip})\n"
+            f"  {lang_filter('?label', lang)}\n}}\n")
 
 
 def linked_labels(items: Iterable[str], predicate: str, label: str, lang: str | None) -> str:

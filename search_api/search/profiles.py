@@ -391,7 +391,8 @@ class ProfileReader:
             return
         queries = []
         if name in ("partnerships", "authorities", "actors"):
-            queries.append(q.class_labels(uris, self.lang))
+            besides = "cl:Partenariat" if name == "partnerships" else None
+            queries.append(q.class_labels(uris, self.lang, besides))
         if name in ("projects", "partners") and kind not in ("country", "partner"):
             queries.append(q.linked_labels(uris, "cl:pays", "skos:prefLabel", self.lang))
         if name == "projects" and kind not in ("authority",):
