@@ -80,7 +80,9 @@ class ProfilePages:
         self._build = threading.Lock()  # one portfolio build at a time
         self._generation: str | None = None
         self._bases: OrderedDict[tuple[str, str], ProfileBase] = OrderedDict()
+        #: the portfolios, and whether the search index was ready when they were built
         self._portfolios: tuple[Portfolios, bool] | None = None
+        self._preparing: str | None = None  # the generation whose portfolios are being built
 
     # ------------------------------------------------------------------ per generation
     def _current(self) -> str:
@@ -100,7 +102,8 @@ class ProfilePages:
             if held is not None and (held[1] or not self.kb.ready):
                 return held[0]
             vectors = None
-            if self.kb.ready:  # never wait here for a model still loading
+            ready = self.kb.ready
+            if ready:  # never wait here for a model still loading
                 with suppress(CooplinkError, OSError):
                     index = self.kb.search_service().index
                     vectors = project_means(index.doc_vectors,
@@ -108,8 +111,8 @@ class ProfilePages:
                                             float(index.manifest.get("pair_mean", 0.0)))
             built = Portfolios.from_graph(self.kb.query, vectors)
             with self._lock:
-                if self._generation == generation:
-                    self._portfolios = (built, vectors is not None)
+                if self._generation == generation:  # final once built with the index tried
+                    self._portfolios = (built, ready)
             return built
 
     def _base(self, reader: ProfileReader, uri: str, lang: str,
@@ -128,9 +131,20 @@ class ProfilePages:
         return base
 
     # ------------------------------------------------------------------ pages
+    def _prepare(self) -> None:
+        """Start building the portfolios in the background at the first page of a generation,
+        so that the first authority profile seldom waits for them."""
+        with self._lock:
+            if self._portfolios is not None or self._preparing == self._generation:
+                return
+            self._preparing = self._generation
+        threading.Thread(target=self.portfolios, name="cooplink-portfolios",
+                         daemon=True).start()
+
     def render(self, request: Request, uri: str) -> Response | None:
         """The profile page of ``uri``, or ``None`` when it has none (the raw view then)."""
         self._current()
+        self._prepare()
         language = Language(request)
         reader = ProfileReader(self.kb.query, language.lang, self.portfolios)
         statements = reader.statements(uri)
