@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pytest
+from babel.dates import format_date
 from bs4 import BeautifulSoup, Tag
 from fastapi.testclient import TestClient
 
@@ -255,6 +257,12 @@ def test_a_project_shows_euros_years_and_every_participant_with_its_role(
     country = rows(built_kb, f"SELECT ?c WHERE {{ <{uri}> cl:pays/cl:codeIso2 ?c }}")
     assert pooling["country"] == [str(country[0]["c"])] and pooling["theme"]
     assert client.get(str(tag(soup, "a.similar")["href"]), headers=BROWSER).status_code == 200
+    started = rows(built_kb, f"SELECT ?t WHERE {{ <{uri}> "
+                             "<http://www.w3.org/ns/prov#wasGeneratedBy>/"
+                             "<http://www.w3.org/ns/prov#startedAtTime> ?t }")
+    when = datetime.fromisoformat(str(started[0]["t"]).replace("Z", "+00:00")).date()
+    assert f"importé le {format_date(when, format='long', locale='fr')}" in tag(
+        soup, "p.provenance").get_text()
 
 
 def test_raw_data_still_shows_every_triple_with_counts_that_match(

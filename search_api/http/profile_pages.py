@@ -17,8 +17,10 @@ import threading
 import urllib.parse
 from collections import OrderedDict
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import Response
@@ -155,7 +157,7 @@ class ProfilePages:
         if kind == "project":
             sheet = read_project(self.kb.query, uri, statements, language.lang)
             return self._answer(request, language, "project.html",
-                                self._project_context(sheet))
+                                self._project_context(sheet, language.lang))
         base = self._base(reader, uri, language.lang, statements)
         if base is None:
             return None
@@ -239,7 +241,7 @@ class ProfilePages:
             "next": link(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
         }
 
-    def _project_context(self, sheet: ProjectSheet) -> dict[str, Any]:
+    def _project_context(self, sheet: ProjectSheet, lang: str) -> dict[str, Any]:
         country = sheet.countries[0].notes[0] if sheet.countries and sheet.countries[0].notes \
             else None
         theme = sheet.themes[0].notes[0] if sheet.themes and sheet.themes[0].notes else None
@@ -249,6 +251,7 @@ class ProfilePages:
             "pooling_href": url("/mutualisation", {"country": country, "theme": theme})
             if country or theme else None,
             "brief_href": f"/pays/{country}" if country else None,
+            "imported": readable_date(sheet.generated_at, lang),
         }
 
 
@@ -258,6 +261,17 @@ def alternates(path: str) -> list[tuple[str, str, str]]:
     return [(name, f"{base}?format={fmt}", GRAPH_MEDIA[fmt])
             for name, fmt in (("Turtle", "ttl"), ("N-Triples", "nt"), ("JSON-LD", "jsonld"),
                               ("RDF/XML", "rdfxml"))]
+
+
+def readable_date(value: str | None, lang: str) -> str | None:
+    """« 7 décembre 2026 » / "December 7, 2026" of an ISO 8601 date-time (``None`` if none)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return format_date(moment.date(), format="long", locale=lang)
 
 
 def _page(value: str | None) -> int:

@@ -56,6 +56,7 @@ class ProjectSheet(BaseModel):
     participants: list[Participant] = Field(default_factory=list)
     synthetic: bool = False
     generated_by: Item | None = None
+    generated_at: str | None = Field(default=None, description="Début de l'import (ISO 8601)")
     source_line: int | None = None
     types: list[Item] = Field(default_factory=list)
 
@@ -96,6 +97,9 @@ def read_project(run: QueryRunner, uri: str, statements: Sequence[Statement],
         found = values(name, ns)
         return found[0] if found else None
 
+    activity = one("wasGeneratedBy", PROV)
+    started = run(f"{q.PROLOGUE}SELECT ?t WHERE {{ {q.iri(activity)} prov:startedAtTime ?t }}"
+                  ).rows() if activity else []
     parts = run(f"{q.PROLOGUE}SELECT ?actor ?role WHERE {{ {q.iri(uri)} cl:participation ?part . "
                 "?part cl:acteur ?actor ; cl:role ?role }").rows()
     actors = sorted({str(r["actor"]) for r in parts})
@@ -113,14 +117,14 @@ def read_project(run: QueryRunner, uri: str, statements: Sequence[Statement],
 
     order = {name: i for i, name in enumerate(ROLE_ORDER)}
     participants = sorted(
-        (Participant(uri=str(r["actor"]), label=labels.get(str(r["actor"]), str(r["actor"])),
+        (Participant(uri=str(r["actor"]),
+                     label=labels.get(str(r["actor"])) or str(r["actor"]).rsplit("/", 1)[-1],
                      role=str(r["role"]).removeprefix(CL),
                      role_label=labels.get(str(r["role"]), str(r["role"]).removeprefix(CL)),
                      type_label=", ".join(kinds.get(str(r["actor"]), [])))
          for r in parts),
         key=lambda p: (order.get(p.role, len(order)), p.label.casefold()))
     status = one("statut")
-    activity = one("wasGeneratedBy", PROV)
     identifier = one("identifier", DCTERMS) or uri.rsplit("/", 1)[-1]
     return ProjectSheet(
         uri=uri, id=identifier,
@@ -145,6 +149,7 @@ def read_project(run: QueryRunner, uri: str, statements: Sequence[Statement],
         synthetic="true" in values("synthetique"),
         generated_by=Item(uri=activity, label=labels.get(activity, activity)) if activity
         else None,
+        generated_at=str(started[0]["t"]) if started else None,
         source_line=_year(one("ligneSource")),
         types=items([v for v in values("type", RDF)
                      if v.startswith(CL)]),
