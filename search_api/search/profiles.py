@@ -62,7 +62,7 @@ LISTINGS: dict[str, tuple[str, ...]] = {
     "theme": ("projects", "authorities", "partners", "actors"),
     "country": ("projects", "authorities", "partners", "partnerships", "actors"),
 }
-for _table in (ATTRIBUTES, FACTS, FIGURES, LISTINGS):
+for _table in (ATTRIBUTES, FACTS, FIGURES, LISTINGS):  # a département reads as a région
     _table.setdefault("departement", _table["region"])
 
 
@@ -290,9 +290,6 @@ class ProfileReader:
             self._describe(profile.kind, listing)
             profile.listings.append(listing)
         return profile
-
-    def _title(self, uri: str, own: list[Statement], labels: Mapping[str, str]) -> str:
-        return labels.get(uri) or uri.rsplit("/", 1)[-1]
 
     def _attributes(self, kind: str, own: list[Statement],
                     labels: Mapping[str, str]) -> list[Attribute]:
