@@ -43,7 +43,10 @@ def _graph(response: object, fmt: str = "turtle") -> rdflib.Graph:
 def test_a_browser_gets_a_french_page_with_properties_links_and_incoming_links(
     client: TestClient,
 ) -> None:
-    page = client.get("/id/pays/ML", headers=BROWSER)
+    profile = client.get("/id/pays/ML", headers=BROWSER)  # a profile (tests/test_profiles.py)
+    assert profile.status_code == 200 and "Accept" in profile.headers["vary"]
+    assert 'href="/id/pays/ML?view=raw"' in profile.text  # « données brutes », one click away
+    page = client.get("/id/pays/ML?view=raw", headers=BROWSER)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "Accept" in page.headers["vary"]
     html = page.text

@@ -1,5 +1,6 @@
-"""Turn the triples describing an entity into what the French HTML page shows: labels (French
-first), prefixed names, links to the local page of every URI the server dereferences."""
+"""Turn the triples describing an entity into what the raw page (« données brutes ») shows:
+labels (in the page's language first, then French), prefixed names, links to the local page of
+every URI the server dereferences, and the number of values each section lists."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pyoxigraph as ox
 from graph.namespaces import CL, DAC, DCTERMS, FOAF, PREFIXES, RDF, RDFS, SKOS, THEME
 
 LABEL_PREDICATES = (RDFS + "label", SKOS + "prefLabel", DCTERMS + "title", FOAF + "name")
-_LANG_RANK = {"fr": 0, "": 1, "en": 2}
 _TYPE = RDF + "type"
 _TRUE = ox.Literal("true", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"))
 
@@ -88,29 +88,45 @@ class EntityView:
     properties: list[PropertyRow]
     incoming: list[PropertyRow]
 
+    @property
+    def outgoing_count(self) -> int:
+        """Values listed under « Propriétés » (the heading's count matches the list)."""
+        return sum(len(row.values) for row in self.properties)
 
-def _best(candidates: list[ox.Literal]) -> str | None:
+    @property
+    def incoming_count(self) -> int:
+        """Values listed under « Liens entrants »."""
+        return sum(len(row.values) for row in self.incoming)
+
+
+def _best(candidates: list[ox.Literal], lang: str) -> str | None:
     if not candidates:
         return None
-    return min(candidates, key=lambda lit: _LANG_RANK.get(lit.language or "", 3)).value
+    rank = {lang: 0, "fr": 1, "": 2, "en": 3}
+    return min(candidates, key=lambda lit: rank.get(lit.language or "", 4)).value
 
 
-def fetch_labels(store: ox.Store, iris: Iterable[str], chunk: int = 500) -> dict[str, str]:
-    """Best display label of each IRI (French, then untagged, then English, then any)."""
+def fetch_labels(store: ox.Store, iris: Iterable[str], chunk: int = 500,
+                 lang: str = "fr") -> dict[str, str]:
+    """Best display label of each IRI (``lang``, then French, untagged, English, any).
+
+    The predicates are tested with ``FILTER(?p IN …)``: a second ``VALUES`` block for them is
+    evaluated by oxigraph as a cross product (3.7 s for the 1,000 links of a country page,
+    6 ms this way)."""
     found: dict[str, list[ox.Literal]] = defaultdict(list)
     todo = sorted(set(iris))
-    preds = " ".join(f"<{p}>" for p in LABEL_PREDICATES)
+    preds = ", ".join(f"<{p}>" for p in LABEL_PREDICATES)
     for start in range(0, len(todo), chunk):
         values = " ".join(f"<{i}>" for i in todo[start:start + chunk])
         result = store.query(
-            f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} VALUES ?p {{ {preds} }} ?x ?p ?l }}",
+            f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} ?x ?p ?l FILTER(?p IN ({preds})) }}",
             use_default_graph_as_union=True,
         )
         assert isinstance(result, ox.QuerySolutions)
         for row in result:
             if isinstance(row["l"], ox.Literal):
                 found[row["x"].value].append(row["l"])
-    return {iri: label for iri, lits in found.items() if (label := _best(lits))}
+    return {iri: label for iri, lits in found.items() if (label := _best(lits, lang))}
 
 
 def _value(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, labels: dict[str, str],
@@ -141,7 +157,7 @@ def _rows(pairs: list[tuple[str, Value]], labels: dict[str, str], links: LinkMap
 
 
 def build_views(store: ox.Store, triples: list[ox.Triple], focus: list[str],
-                links: LinkMapper) -> list[EntityView]:
+                links: LinkMapper, lang: str = "fr") -> list[EntityView]:
     """One :class:`EntityView` per URI of ``focus``, from ``triples`` plus labels of what they
     mention (looked up in ``store``)."""
     iris = set(focus)
@@ -149,11 +165,15 @@ def build_views(store: ox.Store, triples: list[ox.Triple], focus: list[str],
         for term in (t.subject, t.predicate, t.object):
             if isinstance(term, ox.NamedNode):
                 iris.add(term.value)
-    labels = fetch_labels(store, iris)
+    labels = fetch_labels(store, iris, lang=lang)
+    stated: dict[str, list[ox.Literal]] = defaultdict(list)
     for t in triples:  # labels stated in the description itself (e.g. ontology terms)
         if (t.predicate.value in LABEL_PREDICATES and isinstance(t.subject, ox.NamedNode)
                 and isinstance(t.object, ox.Literal)):
-            labels.setdefault(t.subject.value, t.object.value)
+            stated[t.subject.value].append(t.object)
+    for iri, lits in stated.items():
+        if iri not in labels and (label := _best(lits, lang)):
+            labels[iri] = label
     by_subject: dict[str, list[ox.Triple]] = defaultdict(list)
     by_object: dict[str, list[ox.Triple]] = defaultdict(list)
     for t in triples:

@@ -12,6 +12,11 @@ page), and the two concept schemes (``/theme``, ``/theme/{slug}``, ``/secteur-ca
 ``/secteur-cad/{code}``), whose URIs are fixed under w3id.org.  A description holds the
 entity's own triples plus its incoming links (up to :data:`INCOMING_LIMIT`).
 
+In a browser, an authority, a région or département, a foreign partner, a theme, a country or a
+project is shown as a profile (:mod:`search_api.http.profile_pages`, issue 11); its triples —
+and those of any other entity — are the « données brutes » view, ``?view=raw``.  Both pages
+follow ``?lang=en|fr`` as the search pages do.
+
 A path that cannot be part of an IRI (``/theme/%20``, ``/id/a%20b``, ``/graph/%22``) names
 nothing in the graph: 404 in the project's error shape, checked before any query (issue 8).
 """
@@ -27,12 +32,14 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from graph.errors import NotFound
-from graph.namespaces import CL, DAC, THEME
+from graph.namespaces import CL, DAC, RDF, THEME
 from search_api.http import _negotiation as neg
 from search_api.http._entity_view import EntityView, LinkMapper, build_views
 from search_api.http._openapi import error_responses, media_responses
+from search_api.http.profile_pages import RAW, Language, ProfilePages, alternates
 from search_api.http.void import rdf_response
 from search_api.knowledge_base import KnowledgeBase
+from search_api.search.profiles import kind_of
 
 #: Incoming links kept in a description (a country has thousands of projects pointing at it).
 INCOMING_LIMIT = 1000
@@ -100,33 +107,45 @@ class LinkedData:
         self.templates = templates
         self.base = kb.settings.base_uri.rstrip("/")
         self.links = LinkMapper(self.base)
+        self.profiles = ProfilePages(kb, templates, self.links)
 
     def respond(self, request: Request, uri: str,
                 collect: Callable[[ox.Store], tuple[list[ox.Triple], int]],
-                *, focus: list[str] | None = None) -> Response:
-        """Negotiate, collect the triples, and answer in HTML or the chosen RDF format."""
+                *, focus: list[str] | None = None, profile: bool = True) -> Response:
+        """Negotiate, then answer with the profile page, the raw page (``?view=raw``, or an
+        entity without a profile) or the chosen RDF format."""
         explicit = request.query_params.get("format")
         offers = [("text/html", neg.HTML), *neg.graph_offers()]
         fmt = (neg.format_param(explicit, graph=True) if explicit
                else neg.negotiate(request.headers.get("accept"), offers)) or neg.HTML
+        if fmt == neg.HTML and profile and request.query_params.get("view") != RAW:
+            checked_iri(uri)  # before any query: a path that is no IRI names nothing (404)
+            page = self.profiles.render(request, uri)
+            if page is not None:
+                return page
         triples, incoming_total = collect(self.kb.store().raw)
         if fmt != neg.HTML:
             return rdf_response(triples, fmt)
-        views = build_views(self.kb.store().raw, triples, focus or [uri], self.links)
-        return self.page(request, uri, views, incoming_total)
+        language = Language(request)
+        views = build_views(self.kb.store().raw, triples, focus or [uri], self.links,
+                            language.lang)
+        types = {t.object.value for t in triples if isinstance(t.subject, ox.NamedNode)
+                 and isinstance(t.object, ox.NamedNode)
+                 and t.subject.value == uri and t.predicate.value == RDF + "type"}
+        has_profile = profile and kind_of(uri, types) is not None
+        return self.page(request, uri, views, incoming_total, language, has_profile)
 
-    def page(self, request: Request, uri: str, views: list[EntityView], incoming_total: int
-             ) -> Response:
-        path = self.links.href(uri) or request.url.path
-        alternates = [(name, f"{path.split('#')[0]}?format={fmt}", neg.GRAPH_MEDIA[fmt])
-                      for name, fmt in (("Turtle", "ttl"), ("N-Triples", "nt"),
-                                        ("JSON-LD", "jsonld"), ("RDF/XML", "rdfxml"))]
+    def page(self, request: Request, uri: str, views: list[EntityView], incoming_total: int,
+             language: Language, has_profile: bool = False) -> Response:
+        """The raw page (« données brutes »): every triple, labelled, with the counts of
+        outgoing and incoming links it lists."""
+        path = (self.links.href(uri) or request.url.path).split("#")[0]
         response = self.templates.TemplateResponse(request, "entity.html", {
             "uri": uri, "views": views, "incoming_total": incoming_total,
-            "alternates": alternates,
+            "alternates": alternates(path), "lang": language.lang, "toggle": language.toggle(),
+            "profile_href": path if has_profile else None,
         })
-        response.headers["Vary"] = "Accept"
-        return response
+        return language.keep(response)
 
 
 def linked_data_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRouter:
@@ -154,7 +173,8 @@ def linked_data_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRout
 
         terms = sorted({t.subject.value for t in ontology_triples(kb.store().raw, graph)
                         if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(CL)})
-        return ld.respond(request, ONTOLOGY_IRI, collect, focus=[ONTOLOGY_IRI, *terms])
+        return ld.respond(request, ONTOLOGY_IRI, collect, focus=[ONTOLOGY_IRI, *terms],
+                          profile=False)
 
     @router.get("/theme", summary="Schéma des thématiques", responses=_RESPONSES)
     def theme_scheme(request: Request) -> Response:
