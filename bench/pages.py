@@ -8,9 +8,9 @@ The app runs in-process over the data dir given (FastAPI's TestClient, the app's
 ``cooplink serve`` does it, search index warmed; one on-disk SPARQL worker, as the tests use).
 Each kind's URLs are its **largest** cases, found by SPARQL: the French authority, foreign
 partner, theme, région, département, country with the most projects, the project with the most
-participants; plus the ontology, the raw data of the largest country, ``/etat`` and
-``/pays/{iso2}`` of the five largest countries (pages of another branch: a URL that answers 404
-is skipped and listed under ``skipped``).
+participants; plus the ontology, the raw data of the largest country, ``/etat``, and
+``/pays/{iso2}`` and ``/reseau?country={iso2}`` of the five largest countries (a URL that
+answers 404 is skipped and listed under ``skipped``).
 
 - ``cold``: the first request of each of the ``--cold`` largest entities of the kind (a profile
   is kept once read, per generation: the first request is what a visitor waits for);
@@ -114,6 +114,7 @@ def main() -> None:
         urls["raw"] = [f"{urls['country'][0]}?view=raw"]
         urls["etat"] = ["/etat"]
         urls["pays"] = [f"/pays/{iso2}" for iso2 in countries[:5]]
+        urls["reseau"] = [f"/reseau?country={iso2}" for iso2 in countries[:5]]
         started = time.perf_counter()
         for url in spare:
             timed(client, url)
