@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from graph.namespaces import CL, DAC, DCTERMS, FOAF, PREFIXES, RDF, RDFS, SKOS, THEME
+from graph.store import GraphStore
 
 LABEL_PREDICATES = (RDFS + "label", SKOS + "prefLabel", DCTERMS + "title", FOAF + "name")
 _LANG_RANK = {"fr": 0, "": 1, "en": 2}
@@ -95,7 +96,7 @@ def _best(candidates: list[ox.Literal]) -> str | None:
     return min(candidates, key=lambda lit: _LANG_RANK.get(lit.language or "", 3)).value
 
 
-def fetch_labels(store: ox.Store, iris: Iterable[str], chunk: int = 500) -> dict[str, str]:
+def fetch_labels(store: GraphStore, iris: Iterable[str], chunk: int = 500) -> dict[str, str]:
     """Best display label of each IRI (French, then untagged, then English, then any)."""
     found: dict[str, list[ox.Literal]] = defaultdict(list)
     todo = sorted(set(iris))
@@ -103,9 +104,8 @@ def fetch_labels(store: ox.Store, iris: Iterable[str], chunk: int = 500) -> dict
     for start in range(0, len(todo), chunk):
         values = " ".join(f"<{i}>" for i in todo[start:start + chunk])
         result = store.query(
-            f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} VALUES ?p {{ {preds} }} ?x ?p ?l }}",
-            use_default_graph_as_union=True,
-        )
+            f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} VALUES ?p {{ {preds} }} ?x ?p ?l }}"
+        ).result
         assert isinstance(result, ox.QuerySolutions)
         for row in result:
             if isinstance(row["l"], ox.Literal):
@@ -140,7 +140,7 @@ def _rows(pairs: list[tuple[str, Value]], labels: dict[str, str], links: LinkMap
     return sorted(rows, key=lambda r: (order.get(r.predicate, 2), r.label.casefold()))
 
 
-def build_views(store: ox.Store, triples: list[ox.Triple], focus: list[str],
+def build_views(store: GraphStore, triples: list[ox.Triple], focus: list[str],
                 links: LinkMapper) -> list[EntityView]:
     """One :class:`EntityView` per URI of ``focus``, from ``triples`` plus labels of what they
     mention (looked up in ``store``)."""
