@@ -16,12 +16,16 @@ How it meets Virtuoso's pitfalls:
   passing for the whole answer: Virtuoso flags a cut SELECT answer with its
   ``X-SPARQL-MaxRows`` header, but cuts CONSTRUCT answers silently, so one of ``max_rows``
   triples or more (the server's ``ResultSetMaxRows``) counts as cut;
-* Virtuoso names blank nodes ``nodeID://b1`` in JSON results, which no RDF parser accepts: the
-  prefix is dropped before parsing;
+* Virtuoso names blank nodes ``nodeID://b1`` in JSON results, which no RDF parser accepts (the
+  prefix is dropped before parsing), and writes booleans ``"1"``/``"0"`` (made ``true``/``false``);
 * its own graphs (:data:`SYSTEM_GRAPHS`, its mapping metadata) are left out of
   :meth:`RemoteStore.named_graphs` and :meth:`RemoteStore.triple_count`.  They stay in the
   union default graph: naming every graph in each query (``default-graph-uri``) would make
   queries 3 to 6 times slower on Virtuoso;
+* its default DESCRIBE may give only the links *to* a resource: DESCRIBE queries go with
+  ``DEFINE sql:describe-mode "CBD"`` (the concise bounded description, as the embedded engine);
+* past the ``timeout`` parameter (milliseconds) Virtuoso answers 200 with what it found so far
+  (``X-SQL-State: S1TAT``): that answer raises :class:`~graph.errors.QueryTimeout` instead;
 * writes are ``INSERT DATA`` / ``DROP SILENT GRAPH`` updates sent to the update endpoint with
   HTTP digest credentials (Virtuoso: ``/sparql-auth``); the public endpoint has no update right.
 
@@ -60,9 +64,14 @@ SYSTEM_GRAPHS = frozenset({
 GET_LIMIT = 4000
 #: triples per ``INSERT DATA`` request
 BATCH_TRIPLES = 5000
+#: Virtuoso's default DESCRIBE may answer only the links *to* a resource; the concise bounded
+#: description is what the embedded engine answers
+VIRTUOSO_DESCRIBE = 'DEFINE sql:describe-mode "CBD"'
 SOLUTIONS_MEDIA = "application/sparql-results+json"
 TRIPLES_MEDIA = "application/n-triples"
 _VIRTUOSO_BNODE = re.compile(rb'("type":\s*"bnode",\s*"value":\s*")nodeID://')
+_VIRTUOSO_BOOLEAN = re.compile(
+    rb'("datatype":\s*"http://www.w3.org/2001/XMLSchema#boolean",\s*"value":\s*")([01])"')
 _LINE = re.compile(r"\bline (\d+)")
 _NOT_SYSTEM = "FILTER(?g NOT IN (" + ", ".join(f"<{g}>" for g in sorted(SYSTEM_GRAPHS)) + "))"
 
@@ -119,18 +128,24 @@ def _wrapped_detail(exc: SPARQLWrapperException) -> str:
         return tail.strip()[:500]
 
 
-def remote_text(sparql: str, base: str | None = None) -> str:
-    """The text sent: the project prefixes (and a base IRI) on one first line, so the engine's
-    line numbers in error messages are off by exactly one, which :meth:`RemoteStore.request`
-    puts back."""
+def remote_text(sparql: str, base: str | None = None, pragma: str = "") -> str:
+    """The text sent: an engine pragma, the project prefixes and a base IRI on one first
+    line, so the engine's line numbers in error messages are off by exactly one, which
+    :meth:`RemoteStore.request` puts back."""
     head = " ".join(f"PREFIX {p}: <{ns}>" for p, ns in PREFIXES.items())
-    return f"BASE <{base}> {head}\n{sparql}" if base else f"{head}\n{sparql}"
+    if base:
+        head = f"BASE <{base}> {head}"
+    return f"{pragma} {head}\n{sparql}" if pragma else f"{head}\n{sparql}"
 
 
 def parse_solutions(data: bytes) -> ox.QuerySolutions | ox.QueryBoolean:
-    """A SPARQL JSON answer as pyoxigraph solutions (or boolean), Virtuoso's spelling included."""
-    return ox.parse_query_results(_VIRTUOSO_BNODE.sub(rb"\1", data),
-                                  format=ox.QueryResultsFormat.JSON)
+    """A SPARQL JSON answer as pyoxigraph solutions (or boolean), Virtuoso's spellings
+    included: blank nodes ``nodeID://b1`` and booleans ``"1"`` / ``"0"`` (valid, but not the
+    canonical ``true`` / ``false`` every other engine and cooplink's own answers give)."""
+    data = _VIRTUOSO_BNODE.sub(rb"\1", data)
+    data = _VIRTUOSO_BOOLEAN.sub(lambda m: m[1] + (b'true"' if m[2] == b"1" else b'false"'),
+                                 data)
+    return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
 
 
 def parse_triples(data: bytes) -> list[ox.Triple]:
@@ -150,19 +165,32 @@ class RemoteStore:
         self.user = user
         self.password = password
         self.timeout = timeout
+        self._virtuoso: bool | None = None
 
     @property
     def read_only(self) -> bool:
         return self.update_endpoint is None
 
+    @property
+    def virtuoso(self) -> bool:
+        """Whether the endpoint is Virtuoso (its ``Server`` header), asked once."""
+        if self._virtuoso is None:
+            _, headers = self.request("ASK {}", SOLUTIONS_MEDIA)
+            self._virtuoso = headers.get("server", "").startswith("Virtuoso")
+        return self._virtuoso
+
+    def pragma(self, form: str | None) -> str:
+        """What to put before a query of ``form`` so the engine answers as the embedded one."""
+        return VIRTUOSO_DESCRIBE if form == "describe" and self.virtuoso else ""
+
     # ------------------------------------------------------------------ protocol
     def request(self, sparql: str, accept: str, *, default_graphs: Iterable[str] = (),
                 named_graphs: Iterable[str] = (), timeout: float | None = None,
-                params: Mapping[str, str] | None = None, base: str | None = None
-                ) -> tuple[bytes, dict[str, str]]:
+                params: Mapping[str, str] | None = None, base: str | None = None,
+                pragma: str = "") -> tuple[bytes, dict[str, str]]:
         """Send one query (with the project prefixes, see :func:`remote_text`); the answer's
         bytes and headers (lower-case names)."""
-        text = remote_text(sparql, base)
+        text = remote_text(sparql, base, pragma)
         wrapper = SPARQLWrapper(self.endpoint)
         wrapper.setOnlyConneg(True)  # the Accept header alone, no format=… parameters
         wrapper.addCustomHttpHeader("Accept", accept)
@@ -178,10 +206,16 @@ class RemoteStore:
         for key, value in (params or {}).items():
             wrapper.addParameter(key, value)
         try:
-            return self._fetch(wrapper)
+            data, headers = self._fetch(wrapper)
         except BadRequest as exc:  # the user's line numbers, not those of the text sent
             raise BadRequest(_LINE.sub(lambda m: f"line {max(1, int(m[1]) - 1)}",
                                        exc.message)) from None
+        if headers.get("x-sql-state") == "S1TAT":
+            # Virtuoso's "anytime" answer: past a request's timeout it returns what it has
+            # found so far with a 200 — an incomplete answer, never passed for a whole one
+            raise QueryTimeout(f"la requête a dépassé la durée maximale sur {self.endpoint} "
+                               "(réponse incomplète de Virtuoso refusée)")
+        return data, headers
 
     def update(self, sparql: str) -> None:
         """Run one SPARQL Update on the update endpoint."""
@@ -249,11 +283,11 @@ class RemoteStore:
         if custom_functions:
             raise BadRequest("les fonctions personnalisées (cl:similarity…) sont évaluées par "
                              "cooplink lui-même : un point d'accès distant ne les connaît pas")
-        graph = shape(sparql).returns_graph
-        data, headers = self.request(sparql,
-                                     TRIPLES_MEDIA if graph else SOLUTIONS_MEDIA,
+        form = shape(sparql).form
+        graph = form in ("construct", "describe")
+        data, headers = self.request(sparql, TRIPLES_MEDIA if graph else SOLUTIONS_MEDIA,
                                      default_graphs=default_graphs or (),
-                                     named_graphs=named_graphs or ())
+                                     named_graphs=named_graphs or (), pragma=self.pragma(form))
         try:
             triples = parse_triples(data) if graph else None
             result = RemoteTriples(triples) if triples is not None else parse_solutions(data)

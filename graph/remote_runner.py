@@ -13,7 +13,8 @@ both backends:
   (docs/deploy.md);
 * the time limit is the visitor's: it counts from the query's arrival, includes the wait for a
   free slot (``workers`` queries at once), is passed to Virtuoso (``timeout`` parameter, in ms:
-  it stops the query on its side) and bounds the HTTP wait;
+  it stops the query on its side and flags its incomplete answer, refused by
+  :class:`~graph.remote.RemoteStore`) and bounds the HTTP wait;
 * the row and byte caps are applied while re-serialising the parsed answer
   (:func:`graph.evaluation.serialize_answer`), so the ``X-SPARQL-MaxRows`` and
   ``X-SPARQL-MaxBytes`` flags mean the same; an answer the engine itself cut
@@ -105,11 +106,12 @@ class RemoteRunner:
             raise QueryTimeout(f"toutes les requêtes en cours dépassent {self.timeout:g} s : "
                                "réessayez plus tard")
         try:
-            return self._ask(request, form in ("construct", "describe"), deadline)
+            return self._ask(request, form, deadline)
         finally:
             self._slots.release()
 
-    def _ask(self, request: QueryRequest, graph: bool, deadline: float) -> QueryAnswer:
+    def _ask(self, request: QueryRequest, form: str, deadline: float) -> QueryAnswer:
+        graph = form in ("construct", "describe")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise QueryTimeout(f"la requête a dépassé la durée maximale de {self.timeout:g} s")
@@ -117,8 +119,10 @@ class RemoteRunner:
             data, headers = self.store.request(
                 request.sparql, TRIPLES_MEDIA if graph else SOLUTIONS_MEDIA,
                 default_graphs=request.default_graphs, named_graphs=request.named_graphs,
-                timeout=remaining, params={"timeout": str(int(remaining * 1000))},
-                base=request.base_iri)
+                # Virtuoso stops about a second after its ``timeout`` (ms): it has stopped
+                # by the time this side gives up waiting
+                timeout=remaining, params={"timeout": str(max(100, int(remaining * 1000) - 1000))},
+                base=request.base_iri, pragma=self.store.pragma(form))
         except QueryTimeout:
             raise QueryTimeout(
                 f"la requête a dépassé la durée maximale de {self.timeout:g} s ; ajoutez LIMIT "

@@ -22,9 +22,10 @@ from typing import Any, TypeVar, cast
 import pyoxigraph as ox
 
 from graph.datadir import DataDir, Generation
-from graph.errors import CooplinkError, NoStore
+from graph.errors import BadRequest, CooplinkError, NoStore
 from graph.namespaces import UriMinter, slugify
 from graph.progress import NullProgress, Progress
+from graph.push import BulkLoader, PushReport, push
 from graph.remote import RemoteStore
 from graph.store import CustomFunction, GraphStore, OxigraphStore, QueryOutcome
 from ingest.pipeline import (
@@ -287,6 +288,33 @@ class KnowledgeBase:
         under the system's temporary folder if the data dir refuses it.  Into an empty data
         dir, the reference data and the files go into one generation."""
         return WritePath(self, progress).ingest(files, replace=replace)
+
+    def push(self, to: str | None = None, progress: Progress | None = None) -> PushReport:
+        """Copy the served generation into the remote store at ``to`` (default: the
+        ``sparql_endpoint`` setting): Virtuoso's bulk loader when ``virtuoso_isql`` and
+        ``virtuoso_load_dir`` are set, else SPARQL updates; counts checked (graph/push.py)."""
+        s = self.settings
+        endpoint = to or s.sparql_endpoint
+        if not endpoint:
+            raise BadRequest("aucun store distant : donnez --to URL ou COOPLINK_SPARQL_ENDPOINT")
+        password = s.sparql_password.get_secret_value()
+        target = RemoteStore(endpoint, update_endpoint=s.sparql_update_endpoint or None,
+                             user=s.sparql_user, password=password,
+                             timeout=max(600.0, s.sparql_timeout),
+                             max_rows=s.sparql_endpoint_max_rows)
+        bulk = (BulkLoader(s.virtuoso_isql, password, s.virtuoso_load_dir)
+                if s.virtuoso_isql and s.virtuoso_load_dir else None)
+        if bulk is None and target.read_only:
+            raise BadRequest("envoi impossible : il faut le point d'accès de mise à jour "
+                             "(COOPLINK_SPARQL_UPDATE_ENDPOINT, avec COOPLINK_SPARQL_USER et "
+                             "COOPLINK_SPARQL_PASSWORD) ou le chargeur de Virtuoso "
+                             "(COOPLINK_VIRTUOSO_ISQL et COOPLINK_VIRTUOSO_LOAD_DIR)")
+        source = OxigraphStore(self.datadir.require_current().store_path, read_only=True)
+        try:
+            return push(source, target, graph_prefix=f"{s.base_uri.rstrip('/')}/graph/",
+                        bulk=bulk, progress=progress)
+        finally:
+            source.close()
 
     # ---------------------------------------------------------------- search (issues 4, 9)
     # Search artefacts live in each generation's ``search/`` folder, built just before the

@@ -8,20 +8,31 @@ is not installed (``make test`` installs it, like Chromium), the tests skip with
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from graph.remote import RemoteStore
 from graph.virtuoso import Virtuoso, free_port, isql_binary, server_binary
+from search_api.app import create_app
+from search_api.knowledge_base import KnowledgeBase
 
 #: small buffers (8 KiB pages): the test data is a few hundred thousand triples at most
 TEST_BUFFERS = 12_000
 #: ResultSetMaxRows of the test server: above every answer the API tests need, low enough for
 #: a test to pass it cheaply and see the cut detected
 TEST_MAX_ROWS = 20_000
+#: the graph backends the API tests run on (``backend_client``); Virtuoso's runs are ``slow``
+#: (a server to start and data to load: ``make test`` runs them, ``make check`` does not)
+VIRTUOSO = pytest.param("virtuoso", marks=pytest.mark.slow)
+BACKENDS = ("embedded", VIRTUOSO)
 _server: Virtuoso | None = None
 
 
@@ -62,3 +73,35 @@ def clear(server: Virtuoso) -> None:
     store = writable(server)
     for graph in store.named_graphs():
         store.drop_graph(graph)
+
+
+def remote_kb(kb: KnowledgeBase, server: Virtuoso) -> KnowledgeBase:
+    """``kb``'s data dir served from ``server``: its generation pushed with the bulk loader,
+    and a KnowledgeBase whose graph reads go to Virtuoso (search indexes stay local)."""
+    clear(server)
+    remote = KnowledgeBase(kb.settings.with_overrides(
+        sparql_endpoint=server.endpoint, sparql_update_endpoint=server.update_endpoint,
+        sparql_user="dba", sparql_password=SecretStr(server.password),
+        sparql_endpoint_max_rows=TEST_MAX_ROWS, virtuoso_isql=server.address,
+        virtuoso_load_dir=server.load_dir))
+    remote.push()
+    return remote
+
+
+@contextlib.contextmanager
+def backend_client(request: pytest.FixtureRequest, kb: KnowledgeBase,
+                   embedded: FastAPI) -> Iterator[TestClient]:
+    """A client of the API over ``kb``'s graph on the backend ``request.param``
+    (:data:`BACKENDS`): the ``embedded`` app as given, or the same data on Virtuoso."""
+    if request.param == "embedded":
+        with TestClient(embedded) as client:
+            yield client
+        return
+    remote = remote_kb(kb, shared_virtuoso(request.config))
+    assert isinstance(remote.store(), RemoteStore)  # every graph read goes to Virtuoso
+    app = create_app(remote)
+    try:
+        with TestClient(app) as client:
+            yield client
+    finally:
+        app.state.query_runner.close()

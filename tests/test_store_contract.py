@@ -15,7 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from fixtures_sparql import running_server
-from fixtures_virtuoso import clear, virtuoso, writable
+from fixtures_virtuoso import VIRTUOSO, clear, virtuoso, writable
 
 from graph.datadir import DataDir
 from graph.errors import BadRequest, CooplinkError, Forbidden
@@ -70,7 +70,7 @@ def remote_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app.state.query_runner.close()
 
 
-@pytest.fixture(params=["memory", "disk", "remote", "virtuoso"])
+@pytest.fixture(params=["memory", "disk", "remote", VIRTUOSO])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
     if request.param == "remote":
         yield RemoteStore(request.getfixturevalue("remote_endpoint"))
@@ -180,6 +180,7 @@ def on_virtuoso(virtuoso: Virtuoso) -> RemoteStore:
     return writable(virtuoso)
 
 
+@pytest.mark.slow
 def test_blank_nodes_keep_their_identity_on_virtuoso(on_virtuoso: RemoteStore) -> None:
     on_virtuoso.load(b"@prefix ex: <http://example.org/> . ex:a ex:b [ ex:c 1 ; ex:d 2 ] .",
                      "ttl", G1)
@@ -188,6 +189,7 @@ def test_blank_nodes_keep_their_identity_on_virtuoso(on_virtuoso: RemoteStore) -
     assert rows == [{"c": 1, "d": 2}]
 
 
+@pytest.mark.slow
 def test_a_cut_answer_is_never_taken_for_a_whole_one(on_virtuoso: RemoteStore) -> None:
     """Virtuoso stops at ResultSetMaxRows (20,000 in the tests) without an error: flagged by a
     header for SELECT, silent for CONSTRUCT — both raise here."""
@@ -202,6 +204,7 @@ def test_a_cut_answer_is_never_taken_for_a_whole_one(on_virtuoso: RemoteStore) -
     assert len(on_virtuoso.query(f"SELECT ?a ?b {where} LIMIT 100").rows()) == 100
 
 
+@pytest.mark.slow
 def test_a_long_query_is_sent_as_a_form_and_answered(on_virtuoso: RemoteStore) -> None:
     """A direct POST of application/sparql-query can hang Virtuoso 7.2: a query too long for
     a URL goes as a form POST, and is answered."""
@@ -211,12 +214,14 @@ def test_a_long_query_is_sent_as_a_form_and_answered(on_virtuoso: RemoteStore) -
     assert [r["l"] for r in rows] == ["Dakar", "Mali", "Montreuil"]
 
 
+@pytest.mark.slow
 def test_virtuoso_default_password_is_replaced(virtuoso: Virtuoso) -> None:
     assert virtuoso.password and virtuoso.password != "dba"
     with pytest.raises(VirtuosoError):
         isql(virtuoso.address, "dba", "SELECT 1;", timeout=30)
 
 
+@pytest.mark.slow
 def test_the_public_endpoint_refuses_updates(virtuoso: Virtuoso) -> None:
     """Writes need the authenticated update endpoint; the read endpoint is read-only."""
     anonymous = RemoteStore(virtuoso.endpoint, update_endpoint=virtuoso.endpoint)
