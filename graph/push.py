@@ -8,7 +8,8 @@ store ends up holding exactly the generation.  Two ways in:
 * **bulk** (:class:`BulkLoader`, when the target is a Virtuoso whose SQL port and a load folder
   it may read — ``DirsAllowed`` — are given): the generation is dumped as one N-Quads file into
   that folder and Virtuoso's bulk loader (``ld_dir``, ``rdf_loader_run``, a checkpoint) reads
-  it; graphs are dropped through ``isql`` with the transaction log off.  The fastest path by far.
+  it; graphs are emptied through ``isql`` (SQL deletes, transaction log off).  The fastest path
+  by far.
 * **update** (any SPARQL 1.1 server with an update endpoint): ``DROP SILENT GRAPH`` then
   ``INSERT DATA`` requests of :data:`graph.remote.BATCH_TRIPLES` triples
   (:meth:`graph.remote.RemoteStore.add_quads`).
@@ -122,9 +123,11 @@ def push(source: OxigraphStore, target: RemoteStore, *, graph_prefix: str,
 
 def _bulk(source: OxigraphStore, bulk: BulkLoader, stale: list[str],
           progress: Progress) -> None:
-    # log_enable(3, 1): no transaction log for these deletes (row by row autocommit), the
-    # way Virtuoso's documentation drops large graphs
-    drops = "".join(f"SPARQL DROP SILENT GRAPH <{g}>;" for g in stale)
+    # Deleting the quads in SQL with the transaction log off (log_enable(3, 1)), the way
+    # Virtuoso's documentation empties large graphs: 1.3 s for 600,000 triples, where
+    # SPARQL DROP GRAPH took about 100 s
+    drops = "".join("DELETE FROM DB.DBA.RDF_QUAD WHERE G = iri_to_id('"
+                    + g.replace("'", "''") + "');" for g in stale)
     if drops:
         isql(bulk.address, bulk.password, f"log_enable(3, 1);{drops}checkpoint;")
     folder = bulk.folder / f"push-{uuid.uuid4().hex[:12]}"

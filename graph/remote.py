@@ -62,8 +62,9 @@ SYSTEM_GRAPHS = frozenset({
 })
 #: longest encoded query sent by GET; longer ones go as a form POST
 GET_LIMIT = 4000
-#: triples per ``INSERT DATA`` request
-BATCH_TRIPLES = 5000
+#: triples per ``INSERT DATA`` request (Virtuoso's SPARQL compiler runs out of parser stack
+#: near 5,000 lines: "SP030 … memory exhausted")
+BATCH_TRIPLES = 1000
 #: Virtuoso's default DESCRIBE may answer only the links *to* a resource; the concise bounded
 #: description is what the embedded engine answers
 VIRTUOSO_DESCRIBE = 'DEFINE sql:describe-mode "CBD"'
@@ -353,7 +354,9 @@ class RemoteStore:
         self.update(f"DROP SILENT GRAPH <{graph}>")
 
     def named_graphs(self) -> list[str]:
-        rows = self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows()
+        # GROUP BY, not DISTINCT: after graphs were deleted and reloaded, Virtuoso 7.2 took
+        # 83 s for the DISTINCT form and 0.4 s for this one (966,000 quads)
+        rows = self.query("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g").rows()
         return sorted(str(r["g"]) for r in rows if str(r["g"]) not in SYSTEM_GRAPHS)
 
     def graph_counts(self) -> dict[str, int]:
