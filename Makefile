@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(or $(COOPLINK_DATA_DIR),var)
 
-.PHONY: run test check install build lint typecheck bench clean browser messages
+.PHONY: run test check install build lint typecheck bench clean browser virtuoso messages
 
 # -qq: a newcomer reads errors, not pages of resolver and build-backend notices.
 $(STAMP): pyproject.toml
@@ -31,7 +31,7 @@ run: build
 	$(VENV)/bin/cooplink serve --data-dir $(DATA_DIR)
 
 # The whole suite, every marker (real model, browser, live servers): what CI runs (.ci/run).
-test: $(STAMP) browser lint
+test: $(STAMP) browser virtuoso lint
 	$(VENV)/bin/pytest
 
 # The edit-test loop: lint, types and the tests marked neither slow nor browser (hashing
@@ -42,6 +42,13 @@ check: lint
 # Headless Chromium for tests/test_sparql_browser.py (Debian package), installed only if absent.
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Virtuoso Open Source for the remote-backend tests (Debian package, 7.2): installed only if
+# absent; the tests start their own private server on free loopback ports (the package's system
+# service is not used, and does not start in a container).  docs/deploy.md.
+virtuoso:
+	@test -x /usr/bin/virtuoso-t || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ingest graph search_api tests bench scripts

@@ -168,18 +168,25 @@ def evaluate(
     if functions:
         kwargs["custom_functions"] = {ox.NamedNode(k): f for k, f in functions.items()}
     try:
-        result = store.query(request.sparql, **kwargs)
-        if isinstance(result, ox.QueryBoolean):
-            fmt = request.solution_format
-            data = result.serialize(format=SOLUTION_FORMATS[fmt]) or b""
-            return QueryAnswer("ask", fmt, bytes(data))
-        if isinstance(result, ox.QuerySolutions):
-            return _solutions(result, request.solution_format, max_rows, max_bytes)
-        return _triples(result, request.graph_format, max_rows, max_bytes)
+        return serialize_answer(store.query(request.sparql, **kwargs), request, max_rows,
+                                max_bytes)
     except SyntaxError as exc:
         raise BadRequest(f"requête SPARQL invalide : {french_syntax_error(str(exc))}") from exc
     except (OSError, ValueError, RuntimeError, TypeError) as exc:
         raise BadRequest(f"évaluation impossible : {_one_line(exc)}") from exc
+
+
+def serialize_answer(result: Any, request: QueryRequest, max_rows: int,
+                     max_bytes: int = DEFAULT_MAX_BYTES) -> QueryAnswer:
+    """A query's result (pyoxigraph's, or one parsed from a remote endpoint's answer) in the
+    request's format, within ``max_rows`` rows (or triples) and ``max_bytes`` bytes."""
+    if isinstance(result, ox.QueryBoolean):
+        fmt = request.solution_format
+        data = result.serialize(format=SOLUTION_FORMATS[fmt]) or b""
+        return QueryAnswer("ask", fmt, bytes(data))
+    if isinstance(result, ox.QuerySolutions):
+        return _solutions(result, request.solution_format, max_rows, max_bytes)
+    return _triples(result, request.graph_format, max_rows, max_bytes)
 
 
 def _one_line(exc: BaseException | str, limit: int = 500) -> str:
@@ -237,7 +244,7 @@ def _solutions(
     return QueryAnswer("select", fmt, data, cut)
 
 
-def _triples(result: ox.QueryTriples, fmt: str, max_rows: int, max_bytes: int) -> QueryAnswer:
+def _triples(result: Any, fmt: str, max_rows: int, max_bytes: int) -> QueryAnswer:
     nt, cut = _capped(
         lambda sink: result.serialize(sink, format=ox.RdfFormat.N_TRIPLES), max_rows, max_bytes
     )

@@ -31,6 +31,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from graph.errors import BadRequest, CooplinkError, storage_error
+from graph.push import PushReport
 from ingest.records import count_kinds, summary_sentence
 from search_api.app import create_app, server_options
 from search_api.http.errors import french_problem, problems_sentence
@@ -82,6 +83,11 @@ app = typer.Typer(
 DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Dossier des données (défaut : $COOPLINK_DATA_DIR ou ./var)."),
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option("--store", help="Puis envoyer la génération publiée au store distant à cette "
+                                 "URL de point d'accès SPARQL (comme « cooplink push --to »)."),
 ]
 FORMATS = ("csv", "tsv", "json", "xml", "ttl", "nt", "jsonld", "rdfxml")
 T = TypeVar("T")
@@ -148,6 +154,7 @@ def build(
             "ensuite l'index complet en arrière-plan.",
         ),
     ] = False,
+    store: StoreOpt = None,
 ) -> None:
     """Construire le jeu de données par défaut (référentiels réels + corpus synthétique)."""
     kb = _kb(data_dir)
@@ -166,6 +173,8 @@ def build(
         f"({manifest['synthetic_projects']} synthétiques), {manifest['triples']} triplets, "
         f"en {manifest['build_seconds']} s — {kb.datadir.root}"
     )
+    if store:
+        _push(kb, store)
 
 
 def _print_outcome(outcome: IngestOutcome) -> None:
@@ -208,6 +217,7 @@ def ingest(
     replace: Annotated[
         bool, typer.Option("--replace", help="Remplacer le graphe nommé de la source.")
     ] = False,
+    store: StoreOpt = None,
 ) -> None:
     """Charger des fichiers dans le graphe (un graphe nommé par fichier source)."""
     kb = _kb(data_dir)
@@ -219,7 +229,45 @@ def ingest(
     except OSError as exc:
         raise _fail(storage_error(exc, kb.datadir.root, "import")) from None
     _print_outcome(outcome)
+    if store and outcome.generation is not None:
+        _push(kb, store)
     raise typer.Exit(outcome.exit_code)
+
+
+def _push(kb: KnowledgeBase, to: str | None) -> PushReport:
+    """Send the served generation to ``to`` and print what landed (graph by graph)."""
+    with RichProgress(err) as progress:
+        report = kb.push(to, progress)
+    table = Table("graphe nommé", "génération", "store distant",
+                  title=f"Envoi vers {report.endpoint}", title_justify="left")
+    for graph, count in report.expected.items():
+        table.add_row(graph, str(count), str(report.loaded.get(graph, 0)))
+    for graph in report.removed:
+        table.add_row(graph, "—", f"retiré ({report.loaded.get(graph, 0)})")
+    err.print(table)
+    how = ("chargeur en masse de Virtuoso" if report.method == "bulk"
+           else "requêtes SPARQL Update (INSERT DATA)")
+    err.print(f"[green]Envoyé[/green] : {report.triples} triplets dans "
+              f"{len(report.expected)} graphes en {report.seconds} s, par {how} ; comptes "
+              "vérifiés sur le store distant.", highlight=False)
+    return report
+
+
+@app.command()
+def push(
+    to: Annotated[str | None, typer.Option(
+        "--to", help="URL du point d'accès SPARQL du store distant (défaut : "
+                     "$COOPLINK_SPARQL_ENDPOINT), ex. http://127.0.0.1:8890/sparql.")] = None,
+    data_dir: DataDirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Rapport JSON sur stdout.")] = False,
+) -> None:
+    """Envoyer la génération servie (tous les graphes nommés, dont la provenance) au store
+    distant, en masse, puis vérifier les comptes de triplets graphe par graphe. Écritures :
+    COOPLINK_SPARQL_UPDATE_ENDPOINT, COOPLINK_SPARQL_USER et COOPLINK_SPARQL_PASSWORD, ou le
+    chargeur de Virtuoso (COOPLINK_VIRTUOSO_ISQL et COOPLINK_VIRTUOSO_LOAD_DIR) ; docs/deploy.md."""
+    report = _push(_kb(data_dir), to)
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
 
 
 @app.command()

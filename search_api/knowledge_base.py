@@ -22,10 +22,12 @@ from typing import Any, TypeVar, cast
 import pyoxigraph as ox
 
 from graph.datadir import DataDir, Generation
-from graph.errors import CooplinkError, NoStore
+from graph.errors import BadRequest, CooplinkError, NoStore
 from graph.namespaces import UriMinter, slugify
 from graph.progress import NullProgress, Progress
-from graph.store import CustomFunction, OxigraphStore, QueryOutcome
+from graph.push import BulkLoader, PushReport, push
+from graph.remote import RemoteStore
+from graph.store import CustomFunction, GraphStore, OxigraphStore, QueryOutcome
 from ingest.pipeline import (
     ContextLookup,
     Pipeline,
@@ -49,6 +51,7 @@ from search_api.search.sparql_functions import (
     calls_search,
     calls_similarity,
     embed_texts,
+    refuse_remote,
     search_functions,
     search_keys,
     similarity_function,
@@ -75,6 +78,7 @@ class KnowledgeBase:
         self._shapes_cache: Shapes | None = None
         self._store: OxigraphStore | None = None
         self._store_generation: str | None = None
+        self._remote: RemoteStore | None = None
         self._encoders: dict[tuple[str, int], Encoder] = {}
         self._search: SearchService | None = None  # the service of _search_key
         self._search_key: tuple[str, str] | None = None  # (generation, search folder)
@@ -115,7 +119,7 @@ class KnowledgeBase:
         With a built store they are read from it (a few ms); on an empty data dir they come
         from the reference data generated in memory (a few seconds, once)."""
         if self.datadir.exists():
-            store = self.store()
+            store = self.local_store()  # the write path always reads the generation it copies
             graph = self.minter.graph("reference")
 
             def from_store(uris: set[str]) -> Iterator[tuple[str, str, str]]:
@@ -152,7 +156,28 @@ class KnowledgeBase:
         return self._shapes_cache
 
     # ---------------------------------------------------------------- reading
-    def store(self) -> OxigraphStore:
+    def store(self) -> GraphStore:
+        """The served graph: the remote store of the ``sparql_endpoint`` setting (issue 13,
+        docs/deploy.md), else :meth:`local_store`."""
+        remote = self.remote_store()
+        if remote is None:
+            return self.local_store()
+        self.datadir.require_current()  # the search indexes and pages need a generation here
+        return remote
+
+    def remote_store(self) -> RemoteStore | None:
+        """The remote store of the settings (``None``: the embedded store serves)."""
+        s = self.settings
+        if not s.sparql_endpoint:
+            return None
+        if self._remote is None:
+            self._remote = RemoteStore(
+                s.sparql_endpoint, update_endpoint=s.sparql_update_endpoint or None,
+                user=s.sparql_user, password=s.sparql_password.get_secret_value(),
+                timeout=s.sparql_timeout, max_rows=s.sparql_endpoint_max_rows)
+        return self._remote
+
+    def local_store(self) -> OxigraphStore:
         """The served generation, opened read-only; reopened when a build has published."""
         gen = self.datadir.require_current()
         if self._store is None or self._store_generation != gen.id:
@@ -168,8 +193,11 @@ class KnowledgeBase:
         named_graphs: list[str] | None = None,
         custom_functions: dict[str, CustomFunction] | None = None,
     ) -> QueryOutcome:
-        """Run SPARQL in-process (CLI, pages); ``cl:similarity`` works here as at /sparql."""
+        """Run SPARQL on the served graph (CLI, pages); ``cl:similarity`` works here as at
+        /sparql, on the embedded store only."""
         if custom_functions is None and (calls_similarity(sparql) or calls_search(sparql)):
+            if self.remote_store() is not None:
+                refuse_remote(sparql)
             custom_functions = self._similarity_functions(sparql)
         return self.store().query(sparql, default_graphs=default_graphs,
                                   named_graphs=named_graphs, custom_functions=custom_functions)
@@ -260,6 +288,33 @@ class KnowledgeBase:
         under the system's temporary folder if the data dir refuses it.  Into an empty data
         dir, the reference data and the files go into one generation."""
         return WritePath(self, progress).ingest(files, replace=replace)
+
+    def push(self, to: str | None = None, progress: Progress | None = None) -> PushReport:
+        """Copy the served generation into the remote store at ``to`` (default: the
+        ``sparql_endpoint`` setting): Virtuoso's bulk loader when ``virtuoso_isql`` and
+        ``virtuoso_load_dir`` are set, else SPARQL updates; counts checked (graph/push.py)."""
+        s = self.settings
+        endpoint = to or s.sparql_endpoint
+        if not endpoint:
+            raise BadRequest("aucun store distant : donnez --to URL ou COOPLINK_SPARQL_ENDPOINT")
+        password = s.sparql_password.get_secret_value()
+        target = RemoteStore(endpoint, update_endpoint=s.sparql_update_endpoint or None,
+                             user=s.sparql_user, password=password,
+                             timeout=max(600.0, s.sparql_timeout),
+                             max_rows=s.sparql_endpoint_max_rows)
+        bulk = (BulkLoader(s.virtuoso_isql, password, s.virtuoso_load_dir)
+                if s.virtuoso_isql and s.virtuoso_load_dir else None)
+        if bulk is None and target.read_only:
+            raise BadRequest("envoi impossible : il faut le point d'accès de mise à jour "
+                             "(COOPLINK_SPARQL_UPDATE_ENDPOINT, avec COOPLINK_SPARQL_USER et "
+                             "COOPLINK_SPARQL_PASSWORD) ou le chargeur de Virtuoso "
+                             "(COOPLINK_VIRTUOSO_ISQL et COOPLINK_VIRTUOSO_LOAD_DIR)")
+        source = OxigraphStore(self.datadir.require_current().store_path, read_only=True)
+        try:
+            return push(source, target, graph_prefix=f"{s.base_uri.rstrip('/')}/graph/",
+                        bulk=bulk, progress=progress)
+        finally:
+            source.close()
 
     # ---------------------------------------------------------------- search (issues 4, 9)
     # Search artefacts live in each generation's ``search/`` folder, built just before the

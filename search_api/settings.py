@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graph.namespaces import DEFAULT_BASE_URI
@@ -158,6 +158,52 @@ class Settings(BaseSettings):
         description="Taille maximale du corps d'une requête HTTP en octets ; au-delà, réponse "
         "413 sans lire le reste. Largest request body accepted, in bytes (413 above, the rest "
         "is not read).",
+    )
+    # ---- remote graph backend (issue 13; docs/deploy.md) ----
+    sparql_endpoint: str = Field(
+        "",
+        description="Point d'accès SPARQL 1.1 d'un store distant (ex. Virtuoso : "
+        "http://127.0.0.1:8890/sparql) qui sert le graphe à la place du store embarqué : "
+        "pages, recherche par filtres, données liées, VoID et /sparql l'interrogent (mêmes "
+        "règles et limites ; cl:similarity y est refusé) ; vide : store embarqué. Remote SPARQL "
+        "endpoint serving the graph instead of the embedded store (empty: embedded).",
+    )
+    sparql_endpoint_max_rows: int = Field(
+        1_000_000,
+        description="Plafond de lignes du store distant (ResultSetMaxRows de virtuoso.ini, à "
+        "régler au-dessus de sparql_max_rows) : Virtuoso signale une réponse SELECT tronquée "
+        "(en-tête X-SPARQL-MaxRows) mais pas une réponse CONSTRUCT/DESCRIBE, tenue pour "
+        "tronquée dès qu'elle atteint ce nombre de triplets. Row cap of the remote server "
+        "(Virtuoso's ResultSetMaxRows), used to detect cut CONSTRUCT answers.",
+    )
+    sparql_update_endpoint: str = Field(
+        "",
+        description="Point d'accès SPARQL Update du store distant (Virtuoso : …/sparql-auth, "
+        "authentification digest) utilisé par « cooplink push » ; vide : store distant en "
+        "lecture seule. Update endpoint of the remote store, used by cooplink push.",
+    )
+    sparql_user: str = Field(
+        "",
+        description="Utilisateur du point d'accès de mise à jour (Virtuoso : dba). "
+        "User name for the remote update endpoint (HTTP digest).",
+    )
+    sparql_password: SecretStr = Field(
+        SecretStr(""),
+        description="Mot de passe du point d'accès de mise à jour (jamais affiché par "
+        "« cooplink settings »). Password for the remote update endpoint.",
+    )
+    virtuoso_isql: str = Field(
+        "",
+        description="Adresse hôte:port du port SQL de Virtuoso (ex. 127.0.0.1:1111) : avec "
+        "virtuoso_load_dir, « cooplink push » passe par son chargeur en masse (ld_dir, "
+        "rdf_loader_run, via isql-vt) au lieu de requêtes INSERT DATA. Virtuoso SQL address "
+        "for its bulk loader.",
+    )
+    virtuoso_load_dir: Path | None = Field(
+        None,
+        description="Dossier partagé avec Virtuoso (dans son DirsAllowed) où « cooplink push » "
+        "écrit les N-Quads à charger en masse. Folder Virtuoso's bulk loader reads (listed "
+        "in its DirsAllowed).",
     )
     # ---- search (issue 4; docs/search.md) ----
     search_encoder: str = Field(

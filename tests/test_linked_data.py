@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import gzip
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from fixtures_sparql import (  # noqa: F401 - fixtures
     PROJECTS,
-    client,
     fixture_kb,
     publish_fixture_generation,
     server_url,
     sparql_app,
     sparql_kb,
 )
+from fixtures_virtuoso import BACKENDS, backend_client
 
 from search_api.app import create_app
 from search_api.knowledge_base import KnowledgeBase
@@ -34,6 +36,15 @@ DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 RDF_FORMATS = [("text/turtle", "turtle"), ("application/n-triples", "nt"),
                ("application/ld+json", "json-ld"), ("application/rdf+xml", "xml")]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def client(request: pytest.FixtureRequest, sparql_kb: KnowledgeBase,
+           sparql_app: FastAPI) -> Iterator[TestClient]:
+    """The API over the fixture graph, embedded and on Virtuoso (issue 13): every test that
+    takes ``client`` runs on both backends."""
+    with backend_client(request, sparql_kb, sparql_app) as test_client:
+        yield test_client
 
 
 def _graph(response: object, fmt: str = "turtle") -> rdflib.Graph:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from graph.namespaces import CL, DAC, DCTERMS, FOAF, PREFIXES, RDF, RDFS, SKOS, THEME
+from graph.store import GraphStore
 
 LABEL_PREDICATES = (RDFS + "label", SKOS + "prefLabel", DCTERMS + "title", FOAF + "name")
 _TYPE = RDF + "type"
@@ -106,7 +107,7 @@ def _best(candidates: list[ox.Literal], lang: str) -> str | None:
     return min(candidates, key=lambda lit: rank.get(lit.language or "", 4)).value
 
 
-def fetch_labels(store: ox.Store, iris: Iterable[str], chunk: int = 500,
+def fetch_labels(store: GraphStore, iris: Iterable[str], chunk: int = 500,
                  lang: str = "fr") -> dict[str, str]:
     """Best display label of each IRI (``lang``, then French, untagged, English, any).
 
@@ -119,9 +120,8 @@ def fetch_labels(store: ox.Store, iris: Iterable[str], chunk: int = 500,
     for start in range(0, len(todo), chunk):
         values = " ".join(f"<{i}>" for i in todo[start:start + chunk])
         result = store.query(
-            f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} ?x ?p ?l FILTER(?p IN ({preds})) }}",
-            use_default_graph_as_union=True,
-        )
+            f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} ?x ?p ?l FILTER(?p IN ({preds})) }}"
+        ).result
         assert isinstance(result, ox.QuerySolutions)
         for row in result:
             if isinstance(row["l"], ox.Literal):
@@ -156,7 +156,7 @@ def _rows(pairs: list[tuple[str, Value]], labels: dict[str, str], links: LinkMap
     return sorted(rows, key=lambda r: (order.get(r.predicate, 2), r.label.casefold()))
 
 
-def build_views(store: ox.Store, triples: list[ox.Triple], focus: list[str],
+def build_views(store: GraphStore, triples: list[ox.Triple], focus: list[str],
                 links: LinkMapper, lang: str = "fr") -> list[EntityView]:
     """One :class:`EntityView` per URI of ``focus``, from ``triples`` plus labels of what they
     mention (looked up in ``store``)."""

@@ -33,6 +33,7 @@ from fastapi.templating import Jinja2Templates
 
 from graph.errors import NotFound
 from graph.namespaces import CL, DAC, RDF, THEME
+from graph.store import GraphStore
 from search_api.http import _negotiation as neg
 from search_api.http._entity_view import EntityView, LinkMapper, build_views
 from search_api.http._openapi import error_responses, media_responses
@@ -63,13 +64,13 @@ def checked_iri(uri: str) -> ox.NamedNode:
         raise NotFound(f"aucune ressource <{shown}> : ce n'est pas une IRI valide") from None
 
 
-def _select(store: ox.Store, sparql: str) -> ox.QuerySolutions:
-    result = store.query(sparql, use_default_graph_as_union=True)
+def _select(store: GraphStore, sparql: str) -> ox.QuerySolutions:
+    result = store.query(sparql).result  # embedded or remote: pyoxigraph solutions
     assert isinstance(result, ox.QuerySolutions)
     return result
 
 
-def describe(store: ox.Store, uri: str) -> tuple[list[ox.Triple], int]:
+def describe(store: GraphStore, uri: str) -> tuple[list[ox.Triple], int]:
     """Triples about ``uri`` (outgoing, then at most :data:`INCOMING_LIMIT` incoming) and the
     total number of incoming links.  Raises :class:`NotFound` when the graph never mentions it."""
     node = checked_iri(uri)
@@ -89,11 +90,10 @@ def describe(store: ox.Store, uri: str) -> tuple[list[ox.Triple], int]:
     return out + incoming, total
 
 
-def ontology_triples(store: ox.Store, graph: str) -> list[ox.Triple]:
+def ontology_triples(store: GraphStore, graph: str) -> list[ox.Triple]:
     """Every triple of the ontology graph (the vocabulary as one document)."""
-    result = store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-    assert isinstance(result, ox.QueryTriples)
-    found = list(result)
+    found = list(store.query(
+        f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}").triples())
     if not found:
         raise NotFound("l'ontologie n'est pas chargée dans ce graphe")
     return found
@@ -110,7 +110,7 @@ class LinkedData:
         self.profiles = ProfilePages(kb, templates, self.links)
 
     def respond(self, request: Request, uri: str,
-                collect: Callable[[ox.Store], tuple[list[ox.Triple], int]],
+                collect: Callable[[GraphStore], tuple[list[ox.Triple], int]],
                 *, focus: list[str] | None = None, profile: bool = True) -> Response:
         """Negotiate, then answer with the profile page, the raw page (``?view=raw``, or an
         entity without a profile) or the chosen RDF format."""
@@ -123,11 +123,11 @@ class LinkedData:
             page = self.profiles.render(request, uri)
             if page is not None:
                 return page
-        triples, incoming_total = collect(self.kb.store().raw)
+        triples, incoming_total = collect(self.kb.store())
         if fmt != neg.HTML:
             return rdf_response(triples, fmt)
         language = Language(request)
-        views = build_views(self.kb.store().raw, triples, focus or [uri], self.links,
+        views = build_views(self.kb.store(), triples, focus or [uri], self.links,
                             language.lang)
         types = {t.object.value for t in triples if isinstance(t.subject, ox.NamedNode)
                  and isinstance(t.object, ox.NamedNode)
@@ -168,10 +168,10 @@ def linked_data_router(kb: KnowledgeBase, templates: Jinja2Templates) -> APIRout
         """L'ontologie (HTML ou RDF) ; chaque terme est une ancre de la page."""
         graph = kb.minter.graph("ontology")
 
-        def collect(store: ox.Store) -> tuple[list[ox.Triple], int]:
+        def collect(store: GraphStore) -> tuple[list[ox.Triple], int]:
             return ontology_triples(store, graph), 0
 
-        terms = sorted({t.subject.value for t in ontology_triples(kb.store().raw, graph)
+        terms = sorted({t.subject.value for t in ontology_triples(kb.store(), graph)
                         if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(CL)})
         return ld.respond(request, ONTOLOGY_IRI, collect, focus=[ONTOLOGY_IRI, *terms],
                           profile=False)

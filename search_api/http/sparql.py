@@ -37,6 +37,7 @@ from graph.errors import BadRequest, CooplinkError, Forbidden
 from graph.evaluation import QueryAnswer, QueryRequest
 from graph.namespaces import DCTERMS, PREFIXES, RDF, VOID, sparql_prologue
 from graph.query_runner import QueryRunner
+from graph.remote_runner import RemoteRunner
 from search_api.http import _negotiation as neg
 from search_api.http import i18n
 from search_api.http._openapi import error_responses, media_responses
@@ -46,6 +47,7 @@ from search_api.search.sparql_functions import (
     calls_search,
     calls_similarity,
     embed_texts,
+    refuse_remote,
     search_keys,
 )
 
@@ -82,10 +84,16 @@ def load_examples(directory: Path = EXAMPLES_DIR) -> list[Example]:
     return out
 
 
-def make_runner(kb: KnowledgeBase) -> QueryRunner:
+def make_runner(kb: KnowledgeBase) -> QueryRunner | RemoteRunner:
     """The worker pool of the endpoint, configured from ``kb.settings``.  Workers get no
-    network at all unless a ``SERVICE`` endpoint is allowed (docs/security.md)."""
+    network at all unless a ``SERVICE`` endpoint is allowed (docs/security.md).  With a
+    remote store (``sparql_endpoint``), its engine evaluates under the same rules and limits
+    (:mod:`graph.remote_runner`, docs/deploy.md)."""
     s = kb.settings
+    remote = kb.remote_store()
+    if remote is not None:
+        return RemoteRunner(remote, timeout=s.sparql_timeout, max_rows=s.sparql_max_rows,
+                            max_bytes=s.sparql_max_answer_bytes, workers=s.sparql_workers)
     return QueryRunner(lambda: kb.datadir.require_current().store_path, timeout=s.sparql_timeout,
                        max_rows=s.sparql_max_rows, max_bytes=s.sparql_max_answer_bytes,
                        workers=s.sparql_workers, spares=s.sparql_spare_workers,
@@ -105,6 +113,9 @@ def _similarity_vectors(kb: KnowledgeBase, query: str) -> tuple[tuple[str, Any],
     """Texts passed to cl:similarity, embedded here once so workers need no encoder; and the
     search's ranking of every project for the texts of cl:searchScore / cl:closeMatch."""
     out: dict[str, Any] = {}
+    if kb.remote_store() is not None:
+        refuse_remote(query)  # evaluated in-process only: a clear 400 (docs/deploy.md)
+        return ()
     if calls_similarity(query):
         out.update(embed_texts(query, kb.encoder()))
     if calls_search(query):
@@ -269,7 +280,7 @@ _RESPONSES = {**media_responses(_SPARQL_MEDIA, "Résultats, description du servi
               **error_responses(*_SPARQL_ERRORS)}
 
 
-def _answer_headers(answer: QueryAnswer, runner: QueryRunner) -> dict[str, str]:
+def _answer_headers(answer: QueryAnswer, runner: QueryRunner | RemoteRunner) -> dict[str, str]:
     headers = {"Vary": "Accept"}
     if answer.cut == "rows":
         headers["X-SPARQL-MaxRows"] = str(runner.max_rows)
@@ -278,7 +289,8 @@ def _answer_headers(answer: QueryAnswer, runner: QueryRunner) -> dict[str, str]:
     return headers
 
 
-def sparql_router(kb: KnowledgeBase, runner: QueryRunner, templates: Jinja2Templates) -> APIRouter:
+def sparql_router(kb: KnowledgeBase, runner: QueryRunner | RemoteRunner,
+                  templates: Jinja2Templates) -> APIRouter:
     """Routes ``/sparql``, ``/api/examples`` and ``/api/prefixes``."""
     router = APIRouter()
     allowed = list(kb.settings.sparql_allowed_services)

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from graph.evaluation import prefixes_for
 from graph.namespaces import CL, DCAT, DCTERMS, FOAF, PREFIXES, RDF, RDFS, VOID, XSD
-from graph.store import GRAPH_FORMATS
+from graph.store import GRAPH_FORMATS, GraphStore, OxigraphStore
 from search_api.http import _negotiation as neg
 from search_api.http._openapi import error_responses, media_responses
 from search_api.knowledge_base import KnowledgeBase
@@ -53,23 +53,30 @@ class DatasetStats:
         return sorted(ns for ns in set(PREFIXES.values()) if any(t.startswith(ns) for t in used))
 
 
-def _count_rows(store: ox.Store, sparql: str) -> dict[str, int]:
-    rows = store.query(sparql, use_default_graph_as_union=True)
+def _count_rows(store: GraphStore, sparql: str, scope: list[str] | None = None
+                ) -> dict[str, int]:
+    rows = store.query(sparql, default_graphs=scope).result
     assert isinstance(rows, ox.QuerySolutions)
     return {row[0].value: int(row[1].value) for row in rows}
 
 
 def _compute(kb: KnowledgeBase) -> DatasetStats:
     gen = kb.datadir.require_current()
-    store = kb.store().raw
-    graphs = _count_rows(
-        store, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    store = kb.store()
+    # The embedded store's default graph is the union of its named graphs; a remote server
+    # also holds graphs of its own (Virtuoso's mapping metadata), so there the counts name
+    # the dataset's graphs (slower, and computed once per generation).
+    ours = store.named_graphs()
+    scope = None if isinstance(store, OxigraphStore) else ours
+    graphs = {g: n for g, n in _count_rows(
+        store, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g").items()
+        if g in ours}
     classes = _count_rows(
-        store, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c")
+        store, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c", scope)
     properties = _count_rows(
-        store, "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")
+        store, "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p", scope)
     entities = store.query("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c }",
-                           use_default_graph_as_union=True)
+                           default_graphs=scope).result
     assert isinstance(entities, ox.QuerySolutions)
     manifest = gen.manifest()
     return DatasetStats(

@@ -21,6 +21,7 @@ import pyoxigraph as ox
 
 from graph import _sparql_lexer as lex
 from graph.datadir import Generation
+from graph.errors import BadRequest
 from graph.namespaces import CL, XSD
 
 SIMILARITY = CL + "similarity"
@@ -52,6 +53,21 @@ def calls_search(sparql: str) -> bool:
     """Whether ``sparql`` may call ``cl:searchScore`` or ``cl:closeMatch``."""
     low = sparql.lower()
     return any(name.lower() in low for name in _SEARCH_NAMES)
+
+
+#: why the functions above are refused when the graph is served by a remote store (issue 13)
+REMOTE_REFUSAL = (
+    "cl:similarity, cl:searchScore et cl:closeMatch sont calculées par cooplink avec ses "
+    "index de recherche, pendant l'évaluation : elles ne s'évaluent pas quand le graphe est "
+    "servi par un store distant (réglage sparql_endpoint, Virtuoso). Utilisez /api/search ou "
+    "/api/projects/{id}/similar (docs/deploy.md)"
+)
+
+
+def refuse_remote(sparql: str) -> None:
+    """400 when ``sparql`` calls cooplink's search functions: a remote engine cannot."""
+    if calls_similarity(sparql) or calls_search(sparql):
+        raise BadRequest(REMOTE_REFUSAL)
 
 
 def similarity_texts(sparql: str) -> list[str]:
