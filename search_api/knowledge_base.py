@@ -83,11 +83,11 @@ class KnowledgeBase:
     # test builds one per command, and each used to pay seconds to read them again.
     @property
     def reference(self) -> ReferenceData:
-        return _reference(self.settings.base_uri)
+        return shared_reference(self.settings.base_uri)
 
     @property
     def resolver(self) -> Resolver:
-        return _resolver(self.settings.base_uri)
+        return shared_resolver(self.settings.base_uri)
 
     def reference_quads(self) -> tuple[ox.Quad, ...]:
         # both the reference graph and the SHACL context need it
@@ -382,19 +382,21 @@ class KnowledgeBase:
 # Each is immutable once made (the resolver only memoises look-ups), so one copy serves every
 # KnowledgeBase of the process, whatever its thread.
 @cache
-def _reference(base_uri: str) -> ReferenceData:
+def shared_reference(base_uri: str) -> ReferenceData:
+    """The reference data under ``base_uri``, read once per process."""
     return ReferenceData.load(base_uri)
 
 
 @cache
-def _resolver(base_uri: str) -> Resolver:
-    return Resolver(_reference(base_uri), UriMinter(base_uri))
+def shared_resolver(base_uri: str) -> Resolver:
+    """The resolver over :func:`shared_reference`, made once per process."""
+    return Resolver(shared_reference(base_uri), UriMinter(base_uri))
 
 
 @cache
 def _reference_quads(base_uri: str) -> tuple[ox.Quad, ...]:
     graph = ox.NamedNode(UriMinter(base_uri).graph("reference"))
-    return tuple(reference_quads(_reference(base_uri), graph))
+    return tuple(reference_quads(shared_reference(base_uri), graph))
 
 
 @cache

@@ -25,8 +25,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from graph.namespaces import DEFAULT_BASE_URI
+from ingest.reference import ReferenceData
+from ingest.resolver import Resolver
 from search_api.app import create_app
-from search_api.knowledge_base import KnowledgeBase
+from search_api.knowledge_base import KnowledgeBase, shared_reference, shared_resolver
 from search_api.search.service import SearchService
 from search_api.settings import Settings
 
@@ -102,6 +105,20 @@ def real_kb(tmp_path_factory: pytest.TempPathFactory,
     kb = KnowledgeBase(settings)
     kb.build()
     yield kb
+
+
+@pytest.fixture(scope="session")
+def reference() -> ReferenceData:
+    """The reference data (default base URI), the very object every KnowledgeBase of the
+    process uses: read once, not once per test module (about a second)."""
+    return shared_reference(DEFAULT_BASE_URI)
+
+
+@pytest.fixture(scope="session")
+def resolver() -> Resolver:
+    """The resolver over ``reference``, shared the same way (its look-up tables take a
+    second to build)."""
+    return shared_resolver(DEFAULT_BASE_URI)
 
 
 @pytest.fixture
