@@ -35,9 +35,12 @@ test: $(STAMP) browser virtuoso lint
 	$(VENV)/bin/pytest
 
 # The edit-test loop: lint, types and the tests marked neither slow nor browser (hashing
-# encoder, one shared build; under 2 minutes on 2 cores).  `make test` stays the reference.
+# encoder, one shared build per worker; under 2 minutes on 2 cores).  Two pytest-xdist workers,
+# a test file each at a time (module fixtures are built once); `make check CHECK_WORKERS=0`
+# runs them in one process.  `make test` stays the reference, in one process.
+CHECK_WORKERS ?= 2
 check: lint
-	$(VENV)/bin/pytest -q -m "not slow and not browser"
+	$(VENV)/bin/pytest -q -m "not slow and not browser" -n $(CHECK_WORKERS) --dist loadfile
 
 # Headless Chromium for tests/test_sparql_browser.py (Debian package), installed only if absent.
 browser:

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import suppress
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -71,11 +72,6 @@ class KnowledgeBase:
         self.settings = settings
         self.datadir = DataDir(settings.data_dir)
         self.minter = UriMinter(settings.base_uri)
-        self._reference: ReferenceData | None = None
-        self._resolver: Resolver | None = None
-        self._context: dict[str, list[tuple[str, str]]] | None = None
-        self._ref_quads: list[ox.Quad] | None = None
-        self._shapes_cache: Shapes | None = None
         self._store: OxigraphStore | None = None
         self._store_generation: str | None = None
         self._remote: RemoteStore | None = None
@@ -94,24 +90,20 @@ class KnowledgeBase:
         self.ready = False
 
     # ---------------------------------------------------------------- reference data
+    # Read from files shipped with the package and depending only on the base URI: made once
+    # per process (functions below), shared by every KnowledgeBase — a CLI invocation or a
+    # test builds one per command, and each used to pay seconds to read them again.
     @property
     def reference(self) -> ReferenceData:
-        if self._reference is None:
-            self._reference = ReferenceData.load(self.settings.base_uri)
-        return self._reference
+        return shared_reference(self.settings.base_uri)
 
     @property
     def resolver(self) -> Resolver:
-        if self._resolver is None:
-            self._resolver = Resolver(self.reference, self.minter)
-        return self._resolver
+        return shared_resolver(self.settings.base_uri)
 
-    def reference_quads(self) -> list[ox.Quad]:
-        # Made once per KnowledgeBase: both the reference graph and the SHACL context need it.
-        if self._ref_quads is None:
-            graph = ox.NamedNode(self.minter.graph("reference"))
-            self._ref_quads = list(reference_quads(self.reference, graph))
-        return self._ref_quads
+    def reference_quads(self) -> tuple[ox.Quad, ...]:
+        # both the reference graph and the SHACL context need it
+        return _reference_quads(self.settings.base_uri)
 
     def _context_lookup(self) -> ContextLookup:
         """Types and schemes of the entities a batch points to, for SHACL ``sh:class``.
@@ -135,9 +127,7 @@ class KnowledgeBase:
                         yield str(row["s"]), str(row["p"]), str(row["o"])
 
             return from_store
-        if self._context is None:
-            self._context = context_index(self.reference_quads())
-        return index_lookup(self._context)
+        return index_lookup(_context(self.settings.base_uri))
 
     def pipeline(self) -> Pipeline:
         return Pipeline(
@@ -146,14 +136,9 @@ class KnowledgeBase:
             self._context_lookup(),
             check_shapes=self.settings.validate_shapes,
             max_description_chars=self.settings.max_description_chars,
-            shapes=self._shapes(),
+            shapes=_shapes(),
             zip_limits=self.settings.zip_limits(),
         )
-
-    def _shapes(self) -> Shapes:
-        if self._shapes_cache is None:
-            self._shapes_cache = Shapes.load()
-        return self._shapes_cache
 
     # ---------------------------------------------------------------- reading
     def store(self) -> GraphStore:
@@ -476,3 +461,34 @@ class KnowledgeBase:
     def require_store(self) -> None:
         if not self.datadir.exists():
             raise NoStore(f"aucun graphe dans {self.datadir.root}")
+
+
+# ---------------------------------------------------------------- shared per process
+# Each is immutable once made (the resolver only memoises look-ups), so one copy serves every
+# KnowledgeBase of the process, whatever its thread.
+@cache
+def shared_reference(base_uri: str) -> ReferenceData:
+    """The reference data under ``base_uri``, read once per process."""
+    return ReferenceData.load(base_uri)
+
+
+@cache
+def shared_resolver(base_uri: str) -> Resolver:
+    """The resolver over :func:`shared_reference`, made once per process."""
+    return Resolver(shared_reference(base_uri), UriMinter(base_uri))
+
+
+@cache
+def _reference_quads(base_uri: str) -> tuple[ox.Quad, ...]:
+    graph = ox.NamedNode(UriMinter(base_uri).graph("reference"))
+    return tuple(reference_quads(shared_reference(base_uri), graph))
+
+
+@cache
+def _context(base_uri: str) -> dict[str, list[tuple[str, str]]]:
+    return context_index(_reference_quads(base_uri))
+
+
+@cache
+def _shapes() -> Shapes:
+    return Shapes.load()

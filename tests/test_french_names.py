@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 from graph.namespaces import CL, UriMinter
 from ingest._daect import authority_type
 from ingest.records import AuthorityMention, PartnerMention, RawProject
-from ingest.reference import ReferenceData
 from ingest.resolver import Resolver
 from ingest.spreadsheet import read_spreadsheet
 from search_api.cli import app
@@ -25,11 +24,6 @@ from search_api.settings import Settings
 USUAL_NAMES = Path(__file__).parent / "data" / "usual_names.csv"
 HEADER = "Intitulé du projet;Collectivité;Type de collectivité;Partenaire;Pays;Année de début"
 MINTER = UriMinter()
-
-
-@pytest.fixture(scope="module")
-def resolver() -> Resolver:
-    return Resolver(ReferenceData.load())
 
 
 def _path(resolver: Resolver, name: str, type_text: str = "") -> str:

@@ -14,7 +14,9 @@ import sys
 import tracemalloc
 import unicodedata
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import empty_data_dir
@@ -43,8 +45,8 @@ def _fast_search(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COOPLINK_SEARCH_ENCODER", "hashing")
 
 
-def cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
+def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), catch_exceptions=False, env=env)
     return result.exit_code, result.stdout + result.stderr
 
 
@@ -55,9 +57,9 @@ def _projects(data_dir: Path) -> int:
     return int(json.loads(out)["results"]["bindings"][0]["n"]["value"])
 
 
-def _report(data_dir: Path) -> dict[str, object]:
+def _report(data_dir: Path) -> dict[str, Any]:
     latest = sorted((data_dir / "reports").glob("ingest-*.json"))[-1]
-    report: dict[str, object] = json.loads(latest.read_text("utf-8"))
+    report: dict[str, Any] = json.loads(latest.read_text("utf-8"))
     return report
 
 
@@ -76,17 +78,36 @@ def corrupt_xlsx(path: Path) -> Path:
     return path
 
 
-def test_corrupt_xlsx_beside_a_good_csv_costs_only_itself(tmp_path: Path, base_dir: Path) -> None:
-    bad = corrupt_xlsx(tmp_path / "abime.xlsx")
-    data_dir = base_dir
-    code, out = cli("ingest", str(bad), str(SAMPLE), "--data-dir", str(data_dir))
+@dataclass
+class FirstIngest:
+    """A corrupt workbook and the sample spreadsheet ingested together into an empty data dir:
+    the command's exit code, output and JSON report."""
+
+    data_dir: Path
+    code: int
+    out: str
+    report: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def first_ingest(tmp_path_factory: pytest.TempPathFactory) -> FirstIngest:
+    """One ingest into an empty data dir (seconds: it writes the reference data too), which
+    the corrupt-workbook test reads and the write-failure tests then use as the served dir."""
+    data_dir = empty_data_dir(tmp_path_factory.mktemp("served") / "var")
+    bad = corrupt_xlsx(tmp_path_factory.mktemp("inputs") / "abime.xlsx")
+    code, out = cli("ingest", str(bad), str(SAMPLE), "--data-dir", str(data_dir),
+                    env={"COOPLINK_SEARCH_ENCODER": "hashing"})
+    return FirstIngest(data_dir, code, out, _report(data_dir))
+
+
+def test_corrupt_xlsx_beside_a_good_csv_costs_only_itself(first_ingest: FirstIngest) -> None:
+    code, out, report = first_ingest.code, first_ingest.out, first_ingest.report
     assert code == 2  # an input was refused: scripts notice, though the good file landed
     assert "abime.xlsx : classeur XLSX endommagé" in out
     assert "sample.csv : 10 enregistrement(s) retenu(s)" in out
-    assert _projects(data_dir) == 10
-    report = _report(data_dir)
+    assert _projects(first_ingest.data_dir) == 10
     assert report["landed"] == 10
-    (refused,) = report["unreadable"]  # type: ignore[misc]
+    (refused,) = report["unreadable"]
     assert refused["file"] == "abime.xlsx" and "endommagé" in refused["reason"]
 
 
@@ -349,14 +370,11 @@ def test_chunks_check_records_like_one_batch(tmp_path: Path,
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir serving the sample spreadsheet (10 projects)."""
-    data_dir = empty_data_dir(tmp_path_factory.mktemp("served") / "var")
-    env = dict(os.environ, COOPLINK_SEARCH_ENCODER="hashing")
-    proc = subprocess.run([sys.executable, "-m", "search_api.cli", "ingest", str(SAMPLE),
-                           "--data-dir", str(data_dir)], env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return data_dir
+def served(first_ingest: FirstIngest) -> Path:
+    """A data dir serving the sample spreadsheet (10 projects; the corrupt workbook beside it
+    landed nothing)."""
+    assert first_ingest.report["landed"] == 10, first_ingest.out
+    return first_ingest.data_dir
 
 
 def _other_csv(tmp_path: Path) -> Path:

@@ -56,17 +56,11 @@ def queries() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def reference() -> ReferenceData:
-    return ReferenceData.load()
-
-
-@pytest.fixture(scope="module")
-def resolved(reference: ReferenceData) -> dict[str, dict[str, Any]]:
+def resolved(resolver: Resolver) -> dict[str, dict[str, Any]]:
     """Each project as cooplink's own reader and resolver see it (countries, themes, year)."""
     result = read_spreadsheet(PROJECTS)
     rejected = [i for i in result.issues if i.severity == "error"]
     assert not rejected, rejected
-    resolver = Resolver(reference)
     out = {}
     for raw in result.records:
         project = resolver.resolve(raw, PROJECTS.name)

@@ -7,13 +7,7 @@ import pytest
 from graph.namespaces import UriMinter
 from ingest.normalise import fold, name_key, split_values
 from ingest.records import ActorMention, AuthorityMention, PartnerMention, RawProject
-from ingest.reference import ReferenceData
 from ingest.resolver import Resolver
-
-
-@pytest.fixture(scope="module")
-def resolver() -> Resolver:
-    return Resolver(ReferenceData.load())
 
 
 def _code(resolver: Resolver, name: str, hint: str | None = None, code: str | None = None) -> str:

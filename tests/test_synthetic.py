@@ -39,18 +39,8 @@ NETWORK_CLASSES = ("ReseauRegionalMultiActeurs", "AssociationNationaleElus", "Re
 
 
 @pytest.fixture(scope="module")
-def reference() -> ReferenceData:
-    return ReferenceData.load()
-
-
-@pytest.fixture(scope="module")
 def corpus(reference: ReferenceData) -> SyntheticCorpus:
     return generate(reference)  # the default scale: 13,000 projects, seed 42
-
-
-@pytest.fixture(scope="module")
-def resolver(reference: ReferenceData) -> Resolver:
-    return Resolver(reference)
 
 
 @pytest.fixture

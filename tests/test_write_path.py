@@ -9,6 +9,7 @@ import csv
 import errno
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from graph.datadir import DataDir, Generation
 from search_api.app import create_app
 from search_api.knowledge_base import KnowledgeBase
+from search_api.outcome import IngestOutcome
 from search_api.settings import Settings
 from search_api.write_path import STEPS, WritePath
 
@@ -44,19 +46,21 @@ def _other_csv(tmp_path: Path) -> Path:
     return path
 
 
-def test_the_steps_run_in_the_documented_order(tmp_path: Path) -> None:
-    heard: list[str] = []
-    outcome = WritePath(_kb(tmp_path / "var"), on_step=heard.append).ingest([SAMPLE])
-    assert outcome.exit_code == 0 and outcome.landed == 10
-    assert list(dict.fromkeys(heard)) == list(STEPS)
-    # resolve, map and validate run per chunk of records, always in that order
-    chunked = [s for s in heard if s in ("resolve", "map", "validate")]
-    assert chunked == ["resolve", "map", "validate"] * (len(chunked) // 3)
+@dataclass
+class FirstIngest:
+    """The sample spreadsheet ingested into an empty data dir, with what the write path did."""
+
+    data_dir: Path
+    outcome: IngestOutcome
+    steps: list[str]  # each step's name as it started
+    made: list[str]  # the generations created
 
 
-def test_an_empty_data_dir_gets_one_generation_served_and_searchable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture(scope="module")
+def first_ingest(tmp_path_factory: pytest.TempPathFactory) -> FirstIngest:
+    """One ingest into an empty data dir (seconds: it writes the reference data too), which the
+    tests below read and then use as the served data dir."""
+    data_dir = tmp_path_factory.mktemp("served") / "var"
     made: list[str] = []
     new_generation = DataDir.new_generation
 
@@ -65,11 +69,37 @@ def test_an_empty_data_dir_gets_one_generation_served_and_searchable(
         made.append(gen.id)
         return gen
 
-    monkeypatch.setattr(DataDir, "new_generation", counted)
-    kb = _kb(tmp_path / "var")
-    outcome = kb.ingest([SAMPLE])
+    steps: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DataDir, "new_generation", counted)
+        outcome = WritePath(_kb(data_dir), on_step=steps.append).ingest([SAMPLE])
+    return FirstIngest(data_dir, outcome, steps, made)
+
+
+@pytest.fixture(scope="module")
+def served(first_ingest: FirstIngest) -> Path:
+    """A data dir serving the sample spreadsheet (10 projects)."""
+    assert first_ingest.outcome.exit_code == 0
+    return first_ingest.data_dir
+
+
+def test_the_steps_run_in_the_documented_order(first_ingest: FirstIngest) -> None:
+    heard = first_ingest.steps
+    assert first_ingest.outcome.exit_code == 0 and first_ingest.outcome.landed == 10
+    assert list(dict.fromkeys(heard)) == list(STEPS)
+    # resolve, map and validate run per chunk of records, always in that order
+    chunked = [s for s in heard if s in ("resolve", "map", "validate")]
+    assert chunked == ["resolve", "map", "validate"] * (len(chunked) // 3)
+
+
+def test_an_empty_data_dir_gets_one_generation_served_and_searchable(
+    first_ingest: FirstIngest,
+) -> None:
+    outcome, made = first_ingest.outcome, first_ingest.made
+    kb = _kb(first_ingest.data_dir)
     assert outcome.exit_code == 0
     assert made == [outcome.generation]
+    # the failing writes below leave no folder behind, so this holds whatever the test order
     assert [p.name for p in kb.datadir.generations_dir.iterdir()] == made
     gen = kb.datadir.require_current()
     assert gen.id == outcome.generation and gen.manifest()["previous"] is None
@@ -87,23 +117,19 @@ def test_an_empty_data_dir_gets_one_generation_served_and_searchable(
         app.state.query_runner.close()
 
 
+def _header_only(tmp_path: Path) -> Path:
+    path = tmp_path / "entete.csv"
+    path.write_text(SAMPLE.read_text("utf-8").splitlines()[0] + "\n", "utf-8")
+    return path
+
+
 def test_a_file_with_nothing_to_land_publishes_nothing(tmp_path: Path) -> None:
     kb = _kb(tmp_path / "var")
-    header_only = tmp_path / "entete.csv"
-    header_only.write_text(SAMPLE.read_text("utf-8").splitlines()[0] + "\n", "utf-8")
-    outcome = kb.ingest([header_only])
+    outcome = kb.ingest([_header_only(tmp_path)])
     assert outcome.exit_code == 1 and outcome.generation is None
     assert kb.datadir.current() is None
     assert list(kb.datadir.generations_dir.iterdir()) == []
     assert outcome.report_path is not None and outcome.report_path.exists()
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir serving the sample spreadsheet (10 projects)."""
-    data_dir = tmp_path_factory.mktemp("served")
-    assert _kb(data_dir).ingest([SAMPLE]).exit_code == 0
-    return data_dir
 
 
 def _disk_full(*_: Any, **__: Any) -> Any:
@@ -148,4 +174,6 @@ def test_an_unexpected_error_while_indexing_removes_the_new_generation(
         _kb(served).ingest([_other_csv(tmp_path)])
     assert sorted((served / "generations").iterdir()) == folders
     monkeypatch.undo()
-    assert _kb(served).ingest([SAMPLE]).exit_code == 0  # the build lock was released
+    # the build lock was released: a held one would raise BuildLocked here.  A file that
+    # lands nothing still opens a write, and leaves the served generation as it was.
+    assert _kb(served).ingest([_header_only(tmp_path)]).exit_code == 1
