@@ -24,10 +24,10 @@ SPARQL = {"Accept": "application/sparql-results+json, application/n-triples;q=0.
 CL = "https://w3id.org/cooplink/def#"
 #: Pairs of projects of the same country: its cost grows as the square of the countries' sizes,
 #: so the countries chosen set its duration.
-SLOW_QUERY = (f"PREFIX cl: <{CL}>\nSELECT (COUNT(*) AS ?paires) WHERE {{\n"
-              "  VALUES ?pays {{ {countries} }}\n"
+SLOW_QUERY = ("PREFIX cl: <" + CL + ">\nSELECT (COUNT(*) AS ?paires) WHERE {\n"
+              "  VALUES ?pays { COUNTRIES }\n"
               "  ?a a cl:Projet ; cl:pays ?pays .\n  ?b a cl:Projet ; cl:pays ?pays .\n"
-              "  FILTER(?a != ?b)\n}}")
+              "  FILTER(?a != ?b)\n}")
 PROBES = ("eau potable", "santé", "état civil", "déchets", "agriculture", "jeunesse", "culture",
           "tourisme", "numérique", "énergie solaire", "formation", "gouvernance locale")
 
@@ -88,13 +88,13 @@ class Workload:
         then pick countries whose squared sizes add up to the pairs that many seconds cover."""
         counts = get_json(f"{base}/sparql?" + urllib.parse.urlencode({"query": (
             f"PREFIX cl: <{CL}>\nSELECT ?pays (COUNT(?p) AS ?n) WHERE {{ ?p a cl:Projet ; "
-            "cl:pays ?pays }} GROUP BY ?pays ORDER BY DESC(?n)")}))
+            f"cl:pays ?pays }} GROUP BY ?pays ORDER BY DESC(?n)")}), accept=SPARQL["Accept"])
         sizes = {b["pays"]["value"]: int(b["n"]["value"])
                  for b in counts["results"]["bindings"]}
         probe = next((c for c, n in sizes.items() if n <= 900), next(iter(sizes)))
         started = time.monotonic()
         get_json(f"{base}/sparql?" + urllib.parse.urlencode(
-            {"query": SLOW_QUERY.format(countries=f"<{probe}>")}), timeout=300)
+            {"query": SLOW_QUERY.replace("COUNTRIES", f"<{probe}>")}), timeout=300)
         probe_s = time.monotonic() - started
         rate = sizes[probe] ** 2 / probe_s
         chosen: list[str] = []
@@ -103,7 +103,7 @@ class Workload:
             if pairs + n * n <= rate * seconds:
                 chosen.append(country)
                 pairs += n * n
-        self.slow_query = SLOW_QUERY.format(countries=" ".join(f"<{c}>" for c in chosen))
+        self.slow_query = SLOW_QUERY.replace("COUNTRIES", " ".join(f"<{c}>" for c in chosen))
         started = time.monotonic()
         get_json(f"{base}/sparql?" + urllib.parse.urlencode({"query": self.slow_query}),
                  timeout=300)
