@@ -26,9 +26,12 @@ sys.path.insert(0, str(ROOT))
 from graph.virtuoso import Virtuoso, free_port  # noqa: E402
 
 
-def get_json(url: str, timeout: float = 120.0, accept: str = "application/json") -> Any:
-    """The body of a GET as JSON (``accept``: the media type asked for)."""
-    request = urllib.request.Request(url, headers={"Accept": accept})
+def get_json(url: str, timeout: float = 120.0, accept: str = "application/json",
+             form: dict[str, str] | None = None) -> Any:
+    """The body of a GET (or of a form POST of ``form``) as JSON (``accept``: the media type
+    asked for)."""
+    body = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(url, data=body, headers={"Accept": accept})
     with urllib.request.urlopen(request, timeout=timeout) as answer:
         return json.loads(answer.read())
 
