@@ -4,13 +4,16 @@ stopping the pool.  Small fixture stores, so each test runs in seconds."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pyoxigraph as ox
 import pytest
 from fixtures_sparql import publish_fixture_generation
 
+from graph._query_worker import NICENESS
 from graph.datadir import DataDir
 from graph.errors import NoStore, QueryTimeout
 from graph.evaluation import QueryAnswer, QueryRequest, open_store
@@ -126,6 +129,17 @@ def test_a_runaway_query_times_out_and_the_pool_keeps_serving(data_dir: Path) ->
         assert b"true" in runner.run(ASK_PROJECT).data
     finally:
         runner.close()
+
+
+def test_workers_run_below_the_servers_priority(
+        both: tuple[QueryRunner, QueryRunner]) -> None:
+    # a long SPARQL query must leave the CPU to the searches the server answers meanwhile
+    memory, disk = both
+    assert memory.run(ASK_PROJECT).data and disk.run(ASK_PROJECT).data
+    workers = [p for p in psutil.Process().children()
+               if "graph._query_worker" in " ".join(p.cmdline())]
+    assert len(workers) >= 2
+    assert all(p.nice() >= os.nice(0) + NICENESS for p in workers)
 
 
 def test_the_runner_serves_again_after_close(data_dir: Path) -> None:

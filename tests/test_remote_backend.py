@@ -125,6 +125,20 @@ def test_the_api_answers_the_same_on_virtuoso(both: dict[str, TestClient], path:
         assert embedded.json() == remote.json()
 
 
+def test_a_country_brief_lists_the_same_actors_on_virtuoso(both: dict[str, TestClient]) -> None:
+    # Virtuoso never finished the actors query while it filtered on the actor kind (bench/load.py)
+    answers = {k: c.get("/api/countries/SN") for k, c in both.items()}
+    assert answers["embedded"].status_code == answers["virtuoso"].status_code == 200
+    # Known difference, left open: Virtuoso 7.2 drops the networks (kind « reseau », the UNION
+    # branch ending in ``a/rdfs:subClassOf* cl:Reseau``), as it drops example 14's rows
+    # (docs/deploy.md); the other actors must match.
+    actors = {k: sorted((a["uri"], a["kind"], a["projects"]) for a in r.json()["actors"]
+                        if a["kind"] != "reseau")
+              for k, r in answers.items()}
+    assert actors["embedded"] == actors["virtuoso"]
+    assert actors["virtuoso"] and all(kind != "collectivite" for _, kind, _ in actors["virtuoso"])
+
+
 @pytest.mark.parametrize("path", ["/id/projet/{project}", "/reseau?country=SN",
                                   "/?q=eau&country=SN", "/projets/{project}/comparables"])
 def test_pages_render_the_same_on_virtuoso(both: dict[str, TestClient], path: str) -> None:
