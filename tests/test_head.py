@@ -77,6 +77,7 @@ def get_paths(app: FastAPI, kb: KnowledgeBase) -> list[str]:
     return paths
 
 
+@pytest.mark.slow  # a real uvicorn, every GET route twice (make test runs it, make check skips it)
 def test_every_get_route_answers_head_like_get(app: FastAPI, built_kb: KnowledgeBase,
                                                server: str) -> None:
     paths = get_paths(app, built_kb)
