@@ -39,8 +39,10 @@ from search_api.search.locations import Locations
 
 #: Pooling groups a brief shows (the best first); ``pooling_total`` says how many there are.
 POOLING_SHOWN = 8
-#: Briefs kept per generation (each a few hundred kB at most).
-CACHED_BRIEFS = 64
+#: Briefs kept per generation: every country (ISO 3166 has 249 codes; 147 have projects in the
+#: default dataset), so a brief is computed once per generation. Each is a few hundred kB at
+#: most, most of them far less.
+CACHED_BRIEFS = 256
 _ISO2 = re.compile(r"^[A-Za-z]{2}$")
 
 
