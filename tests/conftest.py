@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from chromium import Browser, open_browser
 from fastapi.testclient import TestClient
+from fixtures_sparql import running_server
 
 from graph.namespaces import DEFAULT_BASE_URI
 from ingest.reference import ReferenceData
@@ -146,6 +148,22 @@ def client(built_kb: KnowledgeBase) -> Iterator[TestClient]:
     """An HTTP client of the app over the fast test build (a module may define its own)."""
     with TestClient(create_app(built_kb)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def server(built_kb: KnowledgeBase) -> Iterator[str]:
+    """The app over the fast test build, served by a real uvicorn (browser and client tests)."""
+    with running_server(create_app(built_kb)) as url:
+        yield url
+
+
+@pytest.fixture()
+def browser(tmp_path: Path, server: str) -> Iterator[Browser]:
+    """A headless Chromium (tests/chromium.py) for one test; at the end, the pages it opened
+    must have requested nothing from another server (no CDN, no fonts, no tiles)."""
+    with open_browser(tmp_path / "profile") as chromium:
+        yield chromium
+        assert chromium.outside(server) == []
 
 
 @pytest.fixture(scope="module")

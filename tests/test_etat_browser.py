@@ -5,31 +5,14 @@ navigation. Screenshots go to ``tests/artifacts/``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from chromium import Browser, open_browser
-from fixtures_sparql import running_server
+from chromium import Browser
 
-from search_api.app import create_app
 from search_api.knowledge_base import KnowledgeBase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def server(built_kb: KnowledgeBase) -> Iterator[str]:
-    app = create_app(built_kb)
-    with running_server(app) as url:
-        yield url
-
-
-@pytest.fixture()
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    with open_browser(tmp_path / "profile") as chromium:
-        yield chromium
 
 
 def count(kb: KnowledgeBase, query: str) -> int:

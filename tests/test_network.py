@@ -4,16 +4,13 @@ what SPARQL computed in the test gives, and the page draws the graph from files 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
 
 import pytest
 from chromium import Browser, open_browser
 from fastapi.testclient import TestClient
-from fixtures_sparql import running_server
 
-from search_api.app import create_app
 from search_api.knowledge_base import KnowledgeBase
 from search_api.search.network import concentration
 
@@ -98,12 +95,6 @@ def test_the_page_draws_from_the_server_and_lists_the_same_nodes(client: TestCli
                                                if n["kind"] != "network"}
     english = client.get("/reseau", params={"country": "SN", "lang": "en"}).text
     assert "Network of actors — Senegal" in english and "Réseau des acteurs" not in english
-
-
-@pytest.fixture(scope="module")
-def server(built_kb: KnowledgeBase) -> Iterator[str]:
-    with running_server(create_app(built_kb)) as url:
-        yield url
 
 
 @pytest.mark.browser

@@ -2,7 +2,7 @@
 ``tests/test_search_browser.py``): an authority profile and a project page, their figures
 checked against SPARQL written here, the next page of a list, the English toggle, and no
 request leaving 127.0.0.1. Screenshots are saved under ``tests/artifacts/``."""
-# ruff: noqa: F811 - fixtures imported from test_search_browser are parameters of the tests
+
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from test_search_browser import Browser, browser, server  # noqa: F401 - fixtures
+from chromium import Browser
 
 from search_api.http import i18n
 from search_api.knowledge_base import KnowledgeBase

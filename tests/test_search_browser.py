@@ -7,33 +7,11 @@ each test checks that the page asked nothing of another server.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from chromium import Browser, open_browser
-from fixtures_sparql import running_server
-
-from search_api.app import create_app
-from search_api.knowledge_base import KnowledgeBase
+from chromium import Browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 QUERY = "aider des villages sahéliens à gérer leurs forages"
-
-
-@pytest.fixture(scope="module")
-def server(built_kb: KnowledgeBase) -> Iterator[str]:
-    app = create_app(built_kb)
-    with running_server(app) as url:
-        yield url
-
-
-@pytest.fixture()
-def browser(tmp_path: Path, server: str) -> Iterator[Browser]:
-    with open_browser(tmp_path / "profile") as chromium:
-        yield chromium
-        # the pages need nothing from another server (no CDN, no fonts, no tiles)
-        assert chromium.outside(server) == []
 
 
 def test_type_a_query_apply_a_facet_and_open_comparables(browser: Browser, server: str) -> None:
