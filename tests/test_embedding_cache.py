@@ -57,3 +57,21 @@ def test_merging_a_large_cache_drops_stale_entries(tmp_path: Path) -> None:
         cache.add(keys[start : start + 4], vectors(4, seed=start))
     assert cache.compact(live=keys[:5], max_shards=2, min_entries=10)
     assert len(EmbeddingCache(tmp_path, "modele", 8)) == 5
+
+
+def test_two_writers_sharing_a_folder_lose_nothing(tmp_path: Path) -> None:
+    # two data directories (test workers, a benchmark beside a server) on one cache folder:
+    # each opened the cache before the other wrote, so both would pick the same next shard
+    first, second = EmbeddingCache(tmp_path, "modele", 8), EmbeddingCache(tmp_path, "modele", 8)
+    ours = [text_key(f"premier {i}") for i in range(12)]
+    theirs = [text_key(f"second {i}") for i in range(3)]
+    for i in range(12):
+        first.add([ours[i]], vectors(1, seed=i))
+        if i < 3:
+            second.add([theirs[i]], vectors(1, seed=100 + i))
+    # the first merges its own shards; the second's, written meanwhile, are not its to delete
+    assert first.compact(live=ours, max_shards=8)
+    found, missing = EmbeddingCache(tmp_path, "modele", 8).lookup([*ours, *theirs])
+    assert missing == []
+    assert np.array_equal(found[12], vectors(1, seed=100)[0])
+    assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind

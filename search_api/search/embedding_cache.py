@@ -8,9 +8,12 @@ read back.
 
 Storage: append-only shards (``shard-NNNNNN.npz``: ``keys`` as 16-byte digests and ``vectors``
 as float32), each written to a temporary file and renamed, so a killed build leaves at worst an
-unreferenced temporary file. Builds are serialised by the data directory's build lock, so
-there is a single writer. :meth:`EmbeddingCache.compact` merges the shards when they pile up
-and, on a large cache, drops the entries no live text uses once they are three quarters of it.
+unreferenced temporary file. Builds are serialised by the data directory's build lock, but
+two data directories (test workers, a benchmark beside a server) may share one cache folder:
+a shard's name is claimed with a hard link, which fails rather than overwrite another
+writer's shard, and :meth:`EmbeddingCache.compact`, which merges the shards when they pile
+up and, on a large cache, drops the entries no live text uses once they are three quarters
+of it, deletes only the shards this instance has read or written.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -53,7 +59,7 @@ class EmbeddingCache:
         self._rows: dict[bytes, int] = {}
         self._blocks: list[np.ndarray] = []
         self._size = 0
-        self._shards = 0
+        self._files: list[Path] = []  # the shards merged into memory: all compaction may delete
         self._load()
 
     def _load(self) -> None:
@@ -71,7 +77,7 @@ class EmbeddingCache:
             if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
                 continue
             self._remember(keys, vectors.astype(np.float32, copy=False))
-            self._shards += 1
+            self._files.append(shard)
 
     def _remember(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         self._blocks.append(vectors)
@@ -106,22 +112,34 @@ class EmbeddingCache:
             return
         new_keys = keys_to_array([keys[i] for i in fresh])
         new_vectors = np.asarray(vectors, dtype=np.float32)[fresh]
-        self._write_shard(new_keys, new_vectors, self._next_shard_name())
+        self._files.append(self._write_shard(new_keys, new_vectors))
         self._remember(new_keys, new_vectors)
-        self._shards += 1
 
-    def _next_shard_name(self) -> str:
-        numbers = [int(p.stem.split("-")[1]) for p in self.folder.glob("shard-*.npz")]
-        return f"shard-{max(numbers, default=0) + 1:06d}.npz"
-
-    def _write_shard(self, keys: np.ndarray, vectors: np.ndarray, name: str) -> None:
+    def _write_file(self, write: Callable[[IO[bytes]], object], suffix: str) -> Path:
+        """A complete file under a unique temporary name (never half-written under a real
+        name, and two writers never share a temporary file)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        meta = {"model": self.model, "dimension": self.dimension}
-        (self.folder / "meta.json").write_text(json.dumps(meta), "utf-8")
-        tmp = self.folder / f"{name}.tmp"
-        with open(tmp, "wb") as fh:
-            np.savez(fh, keys=keys, vectors=vectors)
-        os.replace(tmp, self.folder / name)
+        fd, name = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=suffix)
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        return Path(name)
+
+    def _write_shard(self, keys: np.ndarray, vectors: np.ndarray) -> Path:
+        meta = json.dumps({"model": self.model, "dimension": self.dimension}).encode("utf-8")
+        os.replace(self._write_file(lambda fh: fh.write(meta), ".json.tmp"),
+                   self.folder / "meta.json")
+        tmp = self._write_file(lambda fh: np.savez(fh, keys=keys, vectors=vectors), ".npz.tmp")
+        try:
+            while True:
+                numbers = [int(p.stem.split("-")[1]) for p in self.folder.glob("shard-*.npz")]
+                target = self.folder / f"shard-{max(numbers, default=0) + 1:06d}.npz"
+                try:
+                    os.link(tmp, target)  # atomic and exclusive: fails if another writer won
+                    return target
+                except FileExistsError:
+                    continue
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def compact(self, live: list[bytes], max_shards: int = 8, min_entries: int = 50_000) -> bool:
         """Merge the shards once they pile up, dropping stale entries only when the cache is
@@ -129,18 +147,16 @@ class EmbeddingCache:
 
         Stale entries are kept otherwise: another corpus may share the cache (the French check
         next to the test build), and a reverted edit finds its old vector again."""
-        if self._shards <= max_shards:
+        if len(self._files) <= max_shards:
             return False
         live_set = set(live) & self._rows.keys()
         drop = len(self._rows) > max(min_entries, 4 * len(live_set))
         keys = sorted(live_set) if drop else list(self._rows)
         vectors, _ = self.lookup(keys)
-        old = list(self.folder.glob("shard-*.npz"))
-        name = self._next_shard_name()
-        self._write_shard(keys_to_array(keys), vectors, name)
-        for path in old:
-            path.unlink(missing_ok=True)
+        merged = self._write_shard(keys_to_array(keys), vectors)
+        for path in self._files:  # not a shard another writer added since: its entries are
+            path.unlink(missing_ok=True)  # not in memory here
+        self._files = [merged]
         self._rows, self._blocks, self._size = {}, [], 0
         self._remember(keys_to_array(keys), vectors)
-        self._shards = 1
         return True
