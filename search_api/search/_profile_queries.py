@@ -84,11 +84,15 @@ def territory_scope(uri: str, predicate: str) -> Scope:
                  links=f"{where} .", authority="?a")
 
 
+def _pointed_at(predicate: str, uri: str) -> Scope:
+    """Projects and partnerships whose ``cl:{predicate}`` is ``uri``."""
+    link = f"?p cl:{predicate} {iri(uri)}"
+    return Scope(projects=f"{link} ; a cl:Projet .", partnerships=f"{link} ; a cl:Partenariat .",
+                 links=f"{link} .")
+
+
 def partner_scope(uri: str) -> Scope:
-    me = iri(uri)
-    return Scope(projects=f"?p cl:partenaireEtranger {me} ; a cl:Projet .",
-                 partnerships=f"?p cl:partenaireEtranger {me} ; a cl:Partenariat .",
-                 links=f"?p cl:partenaireEtranger {me} .")
+    return _pointed_at("partenaireEtranger", uri)
 
 
 def theme_scope(uri: str) -> Scope:
@@ -99,10 +103,7 @@ def theme_scope(uri: str) -> Scope:
 
 
 def country_scope(uri: str) -> Scope:
-    me = iri(uri)
-    return Scope(projects=f"?p cl:pays {me} ; a cl:Projet .",
-                 partnerships=f"?p cl:pays {me} ; a cl:Partenariat .",
-                 links=f"?p cl:pays {me} .")
+    return _pointed_at("pays", uri)
 
 
 # ------------------------------------------------------------------------------ facts
