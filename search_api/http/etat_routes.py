@@ -22,14 +22,14 @@ from graph.errors import BadRequest, NoStore
 from search_api.http import i18n, maps
 from search_api.http._openapi import error_responses
 from search_api.http.errors import acceptable
-from search_api.http.page_context import Pages
+from search_api.http.page_context import Pages, graph_labels
 from search_api.http.pages import PageContext, group_title, url
 from search_api.knowledge_base import KnowledgeBase
 from search_api.search._state_sparql import ACTOR_ORDER
 from search_api.search.answers import PoolingAnswer
 from search_api.search.country_brief import CountryAnswer, CountryBriefs
 from search_api.search.dashboard import Dashboard, DashboardAnswer
-from search_api.search.figures import Figure, FigureRow, with_prefixes
+from search_api.search.figures import Figure, FigureRow
 
 #: Rows of a long list shown before « voir les autres », and listed at most (the whole list is
 #: in the JSON and in the CSV of its query: Germany has 2,170 twinnings without a project).
@@ -37,63 +37,25 @@ SHOWN = 25
 LISTED = 200
 #: Briefs computed ahead by :meth:`StateOfCooperation.warm`: the countries with most projects.
 WARM_BRIEFS = 10
-_COUNTRY_LABELS = with_prefixes("""
-SELECT ?iso (SAMPLE(?fr) AS ?label_fr) (SAMPLE(?en) AS ?label_en) WHERE {
-  ?c a cl:Pays ; cl:codeIso2 ?iso .
-  OPTIONAL { ?c skos:prefLabel ?fr FILTER(lang(?fr) = "fr") }
-  OPTIONAL { ?c skos:prefLabel ?en FILTER(lang(?en) = "en") }
-} GROUP BY ?iso""")
-_THEME_LABELS = with_prefixes("""
-SELECT ?slug (SAMPLE(?en) AS ?label_en) WHERE {
-  ?t skos:inScheme <https://w3id.org/cooplink/theme> ; skos:notation ?slug ; skos:prefLabel ?en .
-  FILTER(lang(?en) = "en")
-} GROUP BY ?slug""")
-
-
 def _euros_or_number(t: i18n.Translator, unit: str, value: float) -> str:
     return t.euros(value) if unit == "euros" else t.number(round(value))
-
-
-class Labels:
-    """Country and theme labels of the served generation in both languages, read once."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self._kb = kb
-        self._generation: str | None = None
-        self._labels: dict[str, dict[str, dict[str, str]]] = {}
-
-    def table(self, generation: str | None) -> dict[str, dict[str, dict[str, str]]]:
-        if self._generation != generation or not self._labels:
-            labels: dict[str, dict[str, dict[str, str]]] = {
-                "country": {"fr": {}, "en": {}}, "theme": {"en": {}}}
-            for row in self._kb.query(_COUNTRY_LABELS).rows():
-                for lang in ("fr", "en"):
-                    if row.get(f"label_{lang}"):
-                        labels["country"][lang][str(row["iso"])] = str(row[f"label_{lang}"])
-            for row in self._kb.query(_THEME_LABELS).rows():
-                labels["theme"]["en"][str(row["slug"])] = str(row["label_en"])
-            self._labels, self._generation = labels, generation
-        return self._labels
 
 
 class View:
     """One page's language, labels and links (around :class:`PageContext`)."""
 
-    def __init__(self, ctx: PageContext, labels: dict[str, dict[str, dict[str, str]]]) -> None:
+    def __init__(self, ctx: PageContext) -> None:
         self.ctx = ctx
         self.t = ctx.t
         self.lang = ctx.lang
-        self._labels = labels
 
     def country(self, iso2: str, fallback: str = "") -> str:
-        by_lang = self._labels["country"]
-        return (by_lang.get(self.lang, {}).get(iso2) or by_lang["fr"].get(iso2) or fallback
-                or iso2)
+        label = self.ctx.labels.country(iso2)
+        return fallback if label == iso2 and fallback else label
 
     def theme(self, slug: str, fallback: str) -> str:
-        if self.lang == "en":
-            return self._labels["theme"]["en"].get(slug, fallback)
-        return fallback
+        label = self.ctx.labels.theme(slug)
+        return fallback if label == slug else label
 
     def relabel(self, figure: Figure) -> Figure:
         """``figure`` with its row labels in the page's language."""
@@ -133,7 +95,6 @@ class StateOfCooperation:
         self.kb = kb
         self.dashboard = Dashboard(kb.query)
         self.briefs = CountryBriefs(kb.query)
-        self.labels = Labels(kb)
 
     def generation(self) -> str | None:
         """The served generation (:class:`NoStore` before the first build)."""
@@ -171,7 +132,7 @@ class StateOfCooperation:
             return
         gen = self.generation()
         largest = self.etat().figures["projects_by_country"].rows[:WARM_BRIEFS]
-        self.labels.table(gen)
+        graph_labels(self.kb)
         self.briefs.prepare(gen)
         for row in largest:  # their pooling takes a second or two: the others are quick
             self.country(row.key)
@@ -198,10 +159,9 @@ def etat_router(state: StateOfCooperation, templates: Jinja2Templates) -> APIRou
         groupes de mutualisation, partenariats sans projet ; la requête de chaque champ."""
         return country_data(iso2)
 
-    def begin(request: Request) -> tuple[View, str | None]:
-        gen = generation()
-        ctx = PageContext(request, kb, {"theme": {}, "country": {}}, kb.health())
-        return View(ctx, state.labels.table(gen)), gen
+    def begin(request: Request) -> View:
+        generation()  # NoStore (503, the error page) before the first build
+        return View(PageContext(request, kb, graph_labels(kb), kb.health()))
 
     pages = Pages(kb, templates, PageContext)
 
@@ -211,7 +171,7 @@ def etat_router(state: StateOfCooperation, templates: Jinja2Templates) -> APIRou
     @router.get("/etat", response_class=HTMLResponse, include_in_schema=False)
     def etat_page(request: Request) -> Response:
         """Tableau de bord national : même fonction que /api/etat."""
-        view, _ = begin(request)
+        view = begin(request)
         data = etat_data()
         figures = {name: view.relabel(fig) for name, fig in data.figures.items()}
         countries = figures["projects_by_country"]
@@ -228,7 +188,7 @@ def etat_router(state: StateOfCooperation, templates: Jinja2Templates) -> APIRou
     @router.get("/pays/{iso2}", response_class=HTMLResponse, include_in_schema=False)
     def country_page(request: Request, iso2: str) -> Response:
         """Fiche pays : même fonction que /api/countries/{iso2}."""
-        view, _ = begin(request)
+        view = begin(request)
         data = country_data(iso2)
         return render(view, "pays.html", brief_view(view, data))
 

@@ -167,15 +167,20 @@ def install(env: Environment) -> None:
     env.globals["euros"] = _euros
 
 
+#: The graph's labels: language → field (``theme``, ``country``) → value → label.
+GraphLabels = Mapping[str, Mapping[str, Mapping[str, str]]]
+
+
 class Labels:
     """Display labels of filter values in one language: French from the search index's
-    vocabularies (themes and countries as the graph labels them), English from the graph's
-    ``@en`` labels, read once per served generation by the caller."""
+    vocabularies (themes and countries as the graph labels them), else from the graph's
+    ``@fr`` labels (countries without projects); English from the graph's ``@en`` labels; read
+    once per served generation by the caller (:meth:`Pages.graph_labels`)."""
 
-    def __init__(self, vocab: Mapping[str, Mapping[str, str]],
-                 english: Mapping[str, Mapping[str, str]], lang: str) -> None:
+    def __init__(self, vocab: Mapping[str, Mapping[str, str]], graph: GraphLabels,
+                 lang: str) -> None:
         self.vocab = vocab
-        self.english = english
+        self.graph = graph
         self.lang = lang
         self._t = Translator(lang)
 
@@ -184,10 +189,11 @@ class Labels:
         if field == "authority_type":
             return self._t(f"type.{value}") if self._t.knows(f"type.{value}") else value
         if self.lang == "en":
-            english = self.english.get(field, {}).get(value)
+            english = self.graph.get("en", {}).get(field, {}).get(value)
             if english:
                 return english
-        return self.vocab.get(field, {}).get(value, value)
+        return (self.vocab.get(field, {}).get(value)
+                or self.graph.get("fr", {}).get(field, {}).get(value) or value)
 
     def country(self, iso2: str) -> str:
         return self.label("country", iso2)
