@@ -25,7 +25,6 @@ Hardening (issue 8):
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import ctypes
 import importlib
@@ -172,14 +171,21 @@ def _warm_parser() -> None:
 
 
 def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool) -> None:
-    """Worker loop: answer messages until the parent goes (see the module docstring)."""
+    """Worker loop: answer messages until the parent goes (see the module docstring).  The
+    loop itself runs in the thread with the large stack, so a query is parsed and evaluated
+    where it is received: handing each one to another thread cost a thread switch each way
+    (issue 13: the endpoint's fixed cost per query)."""
     sandboxed = False if network else forbid_network()
     sys.setrecursionlimit(query_guard.PARSER_RECURSION_LIMIT)
     threading.stack_size(STACK_BYTES)
-    # One thread with the large stack runs every parse and evaluation.
-    executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="evaluation")
+    loop = threading.Thread(target=_loop, args=(conn, _Worker(factory, in_memory, sandboxed)),
+                            name="evaluation")
+    loop.start()
+    loop.join()
+
+
+def _loop(conn: Connection, worker: _Worker) -> None:
     parser_warmed = False
-    worker = _Worker(factory, in_memory, sandboxed)
     while True:
         try:
             store_path, request, limits = conn.recv()
@@ -189,9 +195,9 @@ def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool)
         try:
             worker.load(store_path)
             if request is None:
-                reply = ("loaded", {"path": store_path, "sandboxed": sandboxed}, False)
+                reply = ("loaded", {"path": store_path, "sandboxed": worker.sandboxed}, False)
             else:
-                reply = executor.submit(worker.answer, request, limits).result()
+                reply = worker.answer(request, limits)
         except CooplinkError as exc:
             reply = ("error", exc, False)
         except Exception as exc:  # a generation that cannot be opened: say so, keep serving
