@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import importlib
 import os
 import sys
@@ -38,7 +39,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from graph import query_guard
+from graph import planner, query_guard
 from graph._sandbox import forbid_network
 from graph.errors import CooplinkError, Forbidden
 from graph.evaluation import QueryRequest, evaluate, memory_copy, open_store
@@ -106,6 +107,7 @@ class _Worker:
         self.store: ox.Store | None = None
         self.opened: str | None = None
         self.loaded: Any = {}
+        self.counts = planner.GraphCounts()
 
     def load(self, store_path: str) -> None:
         """Open the generation at ``store_path``: queries are answered at once from the
@@ -115,6 +117,7 @@ class _Worker:
         if self.store is None or self.opened != store_path:
             # release the previous generation first: two in-memory copies may not fit
             self.store, self.opened, self.loaded = None, None, {}
+            self.counts = planner.GraphCounts()
             self.store = open_store(store_path, in_memory=False)
             self.loaded = _load_functions(self.factory, store_path)
             self.opened = store_path
@@ -139,6 +142,10 @@ class _Worker:
             query_guard.verify_parsed(request.sparql, request.allowed_services,
                                       request.base_iri, self.sandboxed)
             assert self.store is not None
+            if not request.default_graphs and not request.named_graphs:
+                sparql = planner.rewrite(request.sparql, self.store, self.counts)
+                if sparql != request.sparql:
+                    request = dataclasses.replace(request, sparql=sparql)
             functions = _functions_for(self.loaded, request)
             return "ok", evaluate(self.store, request, max_rows, functions, max_bytes), False
         except CooplinkError as exc:
