@@ -292,6 +292,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--settle", type=float, default=45.0,
                         help="seconds left to the workers for their in-memory copies")
     parser.add_argument("--virtuoso-dir", type=Path, default=Path("/tmp/bench-virtuoso"))
+    parser.add_argument("--only", default="",
+                        help="comma-separated query names to run (e.g. lookup,example-17); "
+                             "default: all")
     args = parser.parse_args(argv)
 
     kb = KnowledgeBase(Settings(data_dir=args.data_dir))
@@ -310,6 +313,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                for name, q in QUERIES.items()}
     if not args.no_examples:
         queries |= {f"example-{e.id[:2]}": e.query for e in load_examples()}
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - queries.keys())
+        if unknown:
+            parser.error(f"unknown queries {unknown}; known: {', '.join(queries)}")
+        queries = {n: q for n, q in queries.items() if n in wanted}
     report: dict[str, Any] = {"dataset": {"triples": gen.manifest().get("triples"),
                                           "projects": gen.manifest().get("projects")},
                               "store": "memory" if in_memory else "disk",
@@ -361,8 +370,42 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             report["queries"][name]["rdflib_p50_ms"] = round(statistics.median(times), 1)
             print(f"{name}: rdflib {statistics.median(times):.0f} ms", file=sys.stderr)
     report["summary"] = _summary(report["queries"])
+    print(_table(report), file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return report
+
+
+def _table(report: dict[str, Any]) -> str:
+    """The per-query medians and the ratios of the targets, as a plain table (stderr), with the
+    summary's figures beneath: what a reader compares with the previous measurement."""
+    modes = ("inprocess", "http", "virtuoso", "remote")
+    head = (f"{'query':20} " + " ".join(f"{m + ' ms':>13}" for m in modes)
+            + f" {'http/virt':>9} {'http/inp':>8} {'http ok':>7}")
+    lines = [head, "-" * len(head)]
+    for name, e in report["queries"].items():
+        cells = [f"{e[m]['p50_ms']:13.2f}" if "p50_ms" in e.get(m, {}) else f"{'-':>13}"
+                 for m in modes]
+        over = e.get("http_over_virtuoso")
+        mark = " !" if over is not None and over > 3 else "  "
+        lines.append(
+            f"{name:20} " + " ".join(cells)
+            + (f" {over:7.2f}{mark}" if over is not None else f" {'-':>9}")
+            + (f" {e['http_over_inprocess']:8.2f}" if "http_over_inprocess" in e
+               else f" {'-':>8}")
+            + f" {('yes' if e.get('http_within_target') else 'no'):>7}")
+    s = report["summary"]
+    lines += [
+        "",
+        f"embedded HTTP / Virtuoso: geomean {s['http_over_virtuoso_geomean']} over "
+        f"{s['queries']} (bench shapes: {s['http_over_virtuoso_geomean_bench']}), max "
+        f"{s['http_over_virtuoso_max']}, above 3x: {s['http_over_virtuoso_above_3']} "
+        f"{s['above_3']}  [targets: geomean <= 1.0, none above 3x]",
+        f"HTTP within 1.3 x in-process + 2 ms: {s['http_within_target']} of {s['queries']}",
+        f"in-process / Virtuoso geomean {s['inprocess_over_virtuoso_geomean']}; cooplink on "
+        f"Virtuoso / Virtuoso geomean {s['remote_over_virtuoso_geomean']}, within 1.2 x + 2 ms: "
+        f"{s['remote_within_target']}",
+    ]
+    return "\n".join(lines)
 
 
 def _ratios(entry: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -402,6 +445,7 @@ def _summary(queries: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "http_over_virtuoso_geomean_bench": _geomean(ratios("http_over_virtuoso", bench)),
         "http_over_virtuoso_max": max(over) if over else None,
         "http_over_virtuoso_above_3": sum(r > 3 for r in over),
+        "above_3": [n for n, e in queries.items() if e.get("http_over_virtuoso", 0) > 3],
         "inprocess_over_virtuoso_geomean": _geomean(ratios("inprocess_over_virtuoso")),
         "remote_over_virtuoso_geomean": _geomean(ratios("remote_over_virtuoso")),
         "remote_within_target": sum(bool(e.get("remote_within_target")) for e in entries),
