@@ -26,6 +26,7 @@ numbers depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import http.client
 import json
@@ -42,6 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pyoxigraph as ox
 from pydantic import SecretStr
 
@@ -153,6 +155,31 @@ class Server:
         # the keep-alive connection has idled past the server's keep-alive timeout meanwhile
         self.conn.close()
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+
+    def wait_idle_workers(self, limit: float, quiet: float = 3.0) -> None:
+        """Until the SPARQL worker processes have used (almost) no CPU for ``quiet`` seconds:
+        their in-memory copies are made.  A fixed wait was not enough on a busy machine (copies
+        of several minutes), and queries measured meanwhile ran on the disk store beside a
+        copy, up to 30 times slower."""
+        deadline = time.monotonic() + limit
+
+        def cpu() -> float:
+            total = 0.0
+            for child in psutil.Process(self.proc.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    if "graph._query_worker" in " ".join(child.cmdline()):
+                        times = child.cpu_times()
+                        total += times.user + times.system
+            return total
+
+        before = cpu()
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = cpu()
+            if now - before < 0.05 * quiet:
+                return
+            before = now
+        print("les copies en mémoire ne sont pas finies : mesures sur disque", file=sys.stderr)
 
     def wait_ready(self, limit: float = 600.0) -> None:
         """Until ``/healthz`` says ``ok``: the search model and indexes are loaded (their
@@ -289,9 +316,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-rdflib", action="store_true")
     parser.add_argument("--no-virtuoso", action="store_true")
     parser.add_argument("--no-examples", action="store_true")
-    parser.add_argument("--settle", type=float, default=45.0,
-                        help="seconds left to the workers for their in-memory copies")
+    parser.add_argument("--settle", type=float, default=600.0,
+                        help="at most this many seconds waiting for the workers' in-memory "
+                             "copies (measuring starts once they have been idle for 3 s)")
     parser.add_argument("--virtuoso-dir", type=Path, default=Path("/tmp/bench-virtuoso"))
+    parser.add_argument("--only", default="",
+                        help="comma-separated query names to run (e.g. lookup,example-17); "
+                             "default: all")
     args = parser.parse_args(argv)
 
     kb = KnowledgeBase(Settings(data_dir=args.data_dir))
@@ -310,6 +341,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                for name, q in QUERIES.items()}
     if not args.no_examples:
         queries |= {f"example-{e.id[:2]}": e.query for e in load_examples()}
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - queries.keys())
+        if unknown:
+            parser.error(f"unknown queries {unknown}; known: {', '.join(queries)}")
+        queries = {n: q for n, q in queries.items() if n in wanted}
     report: dict[str, Any] = {"dataset": {"triples": gen.manifest().get("triples"),
                                           "projects": gen.manifest().get("projects")},
                               "store": "memory" if in_memory else "disk",
@@ -339,7 +376,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         embedded.wait_warm(kb.settings.sparql_workers)
         # a loaded worker answers from the disk store while it copies the graph into memory
         # in the background (issue 9): measure once the copies are made
-        time.sleep(args.settle if in_memory else 0)
+        if in_memory:
+            embedded.wait_idle_workers(args.settle)
         for name, q in queries.items():
             graph = shape(q).returns_graph
             entry = {mode: _measure(functools.partial(run, q, graph), args.repeats, graph)
@@ -361,8 +399,42 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             report["queries"][name]["rdflib_p50_ms"] = round(statistics.median(times), 1)
             print(f"{name}: rdflib {statistics.median(times):.0f} ms", file=sys.stderr)
     report["summary"] = _summary(report["queries"])
+    print(_table(report), file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return report
+
+
+def _table(report: dict[str, Any]) -> str:
+    """The per-query medians and the ratios of the targets, as a plain table (stderr), with the
+    summary's figures beneath: what a reader compares with the previous measurement."""
+    modes = ("inprocess", "http", "virtuoso", "remote")
+    head = (f"{'query':20} " + " ".join(f"{m + ' ms':>13}" for m in modes)
+            + f" {'http/virt':>9} {'http/inp':>8} {'http ok':>7}")
+    lines = [head, "-" * len(head)]
+    for name, e in report["queries"].items():
+        cells = [f"{e[m]['p50_ms']:13.2f}" if "p50_ms" in e.get(m, {}) else f"{'-':>13}"
+                 for m in modes]
+        over = e.get("http_over_virtuoso")
+        mark = " !" if over is not None and over > 3 else "  "
+        lines.append(
+            f"{name:20} " + " ".join(cells)
+            + (f" {over:7.2f}{mark}" if over is not None else f" {'-':>9}")
+            + (f" {e['http_over_inprocess']:8.2f}" if "http_over_inprocess" in e
+               else f" {'-':>8}")
+            + f" {('yes' if e.get('http_within_target') else 'no'):>7}")
+    s = report["summary"]
+    lines += [
+        "",
+        f"embedded HTTP / Virtuoso: geomean {s['http_over_virtuoso_geomean']} over "
+        f"{s['queries']} (bench shapes: {s['http_over_virtuoso_geomean_bench']}), max "
+        f"{s['http_over_virtuoso_max']}, above 3x: {s['http_over_virtuoso_above_3']} "
+        f"{s['above_3']}  [targets: geomean <= 1.0, none above 3x]",
+        f"HTTP within 1.3 x in-process + 2 ms: {s['http_within_target']} of {s['queries']}",
+        f"in-process / Virtuoso geomean {s['inprocess_over_virtuoso_geomean']}; cooplink on "
+        f"Virtuoso / Virtuoso geomean {s['remote_over_virtuoso_geomean']}, within 1.2 x + 2 ms: "
+        f"{s['remote_within_target']}",
+    ]
+    return "\n".join(lines)
 
 
 def _ratios(entry: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -402,6 +474,7 @@ def _summary(queries: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "http_over_virtuoso_geomean_bench": _geomean(ratios("http_over_virtuoso", bench)),
         "http_over_virtuoso_max": max(over) if over else None,
         "http_over_virtuoso_above_3": sum(r > 3 for r in over),
+        "above_3": [n for n, e in queries.items() if e.get("http_over_virtuoso", 0) > 3],
         "inprocess_over_virtuoso_geomean": _geomean(ratios("inprocess_over_virtuoso")),
         "remote_over_virtuoso_geomean": _geomean(ratios("remote_over_virtuoso")),
         "remote_within_target": sum(bool(e.get("remote_within_target")) for e in entries),

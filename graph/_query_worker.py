@@ -25,9 +25,9 @@ Hardening (issue 8):
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import ctypes
+import dataclasses
 import importlib
 import os
 import sys
@@ -39,7 +39,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from graph import query_guard
+from graph import planner, query_guard
 from graph._sandbox import forbid_network
 from graph.errors import CooplinkError, Forbidden
 from graph.evaluation import QueryRequest, evaluate, memory_copy, open_store
@@ -107,6 +107,7 @@ class _Worker:
         self.store: ox.Store | None = None
         self.opened: str | None = None
         self.loaded: Any = {}
+        self.counts = planner.GraphCounts()
 
     def load(self, store_path: str) -> None:
         """Open the generation at ``store_path``: queries are answered at once from the
@@ -116,6 +117,7 @@ class _Worker:
         if self.store is None or self.opened != store_path:
             # release the previous generation first: two in-memory copies may not fit
             self.store, self.opened, self.loaded = None, None, {}
+            self.counts = planner.GraphCounts()
             self.store = open_store(store_path, in_memory=False)
             self.loaded = _load_functions(self.factory, store_path)
             self.opened = store_path
@@ -140,6 +142,10 @@ class _Worker:
             query_guard.verify_parsed(request.sparql, request.allowed_services,
                                       request.base_iri, self.sandboxed)
             assert self.store is not None
+            if not request.default_graphs and not request.named_graphs:
+                sparql = planner.rewrite(request.sparql, self.store, self.counts)
+                if sparql != request.sparql:
+                    request = dataclasses.replace(request, sparql=sparql)
             functions = _functions_for(self.loaded, request)
             return "ok", evaluate(self.store, request, max_rows, functions, max_bytes), False
         except CooplinkError as exc:
@@ -172,14 +178,21 @@ def _warm_parser() -> None:
 
 
 def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool) -> None:
-    """Worker loop: answer messages until the parent goes (see the module docstring)."""
+    """Worker loop: answer messages until the parent goes (see the module docstring).  The
+    loop itself runs in the thread with the large stack, so a query is parsed and evaluated
+    where it is received: handing each one to another thread cost a thread switch each way
+    (issue 13: the endpoint's fixed cost per query)."""
     sandboxed = False if network else forbid_network()
     sys.setrecursionlimit(query_guard.PARSER_RECURSION_LIMIT)
     threading.stack_size(STACK_BYTES)
-    # One thread with the large stack runs every parse and evaluation.
-    executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="evaluation")
+    loop = threading.Thread(target=_loop, args=(conn, _Worker(factory, in_memory, sandboxed)),
+                            name="evaluation")
+    loop.start()
+    loop.join()
+
+
+def _loop(conn: Connection, worker: _Worker) -> None:
     parser_warmed = False
-    worker = _Worker(factory, in_memory, sandboxed)
     while True:
         try:
             store_path, request, limits = conn.recv()
@@ -189,9 +202,9 @@ def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool)
         try:
             worker.load(store_path)
             if request is None:
-                reply = ("loaded", {"path": store_path, "sandboxed": sandboxed}, False)
+                reply = ("loaded", {"path": store_path, "sandboxed": worker.sandboxed}, False)
             else:
-                reply = executor.submit(worker.answer, request, limits).result()
+                reply = worker.answer(request, limits)
         except CooplinkError as exc:
             reply = ("error", exc, False)
         except Exception as exc:  # a generation that cannot be opened: say so, keep serving

@@ -23,6 +23,7 @@ outside strings, so such a query can only be a syntax error (the parser reports 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -46,6 +47,16 @@ class Token:
     start: int
 
 
+#: runs the scanners below skip in one regular-expression step: each is a single character class
+#: repeated, which a regular expression matches in linear time (no backtracking), and each
+#: matches exactly the characters the loop after it would have stepped over one at a time
+#: (issue 13: lexing a query with the usual 20 PREFIX lines took 0.4 ms, character by character)
+_IRI_RUN = re.compile(r'[^<>"{}|^`\\\x00-\x20]*')
+_NAME_RUN = re.compile(r"[A-Za-z0-9_\-:.\x80-\U0010ffff]*")
+_VAR_RUN = re.compile(r"[A-Za-z0-9_\x80-\U0010ffff]*")
+_WS_RUN = re.compile(r"[ \t\r\n]*")
+
+
 def _is_name_char(ch: str) -> bool:
     # PN_CHARS plus what prefixed names add (':' and '.'; '%' and '\' are handled apart);
     # every non-ASCII character counts, as PN_CHARS_BASE covers nearly all of them
@@ -58,7 +69,7 @@ def _scan_iri(text: str, i: int) -> int:
     Stops at the first character an IRIREF may not hold: since ``<`` is one of them, a failed
     scan covers characters no later IRI scan can revisit, which keeps the lexer linear."""
     n = len(text)
-    j = i + 1
+    j = _IRI_RUN.match(text, i + 1).end()  # type: ignore[union-attr]  # '*' always matches
     while j < n:
         ch = text[j]
         if ch == ">":
@@ -116,6 +127,9 @@ def _scan_name(text: str, i: int) -> int:
     n = len(text)
     j = i
     while j < n:
+        j = _NAME_RUN.match(text, j).end()  # type: ignore[union-attr]
+        if j >= n:
+            break
         ch = text[j]
         if ch == "\\" and j + 1 < n:  # PN_LOCAL_ESC: \# \. \/ … stay inside the name
             j += 2
@@ -158,7 +172,7 @@ def tokens(text: str) -> Iterator[Token]:
     while i < n:
         ch = text[i]
         if ch in _WS:
-            i += 1
+            i = _WS_RUN.match(text, i).end()  # type: ignore[union-attr]
         elif ch == "#":
             end = i
             while end < n and text[end] not in "\r\n":
@@ -187,9 +201,7 @@ def tokens(text: str) -> Iterator[Token]:
             yield Token("string", text[i:end], i)
             i = end
         elif ch in "?$" and i + 1 < n and (_is_name_char(text[i + 1]) and text[i + 1] not in ".:-"):
-            end = i + 1
-            while end < n and (text[end].isalnum() or text[end] == "_" or ord(text[end]) > 0x7F):
-                end += 1
+            end = _VAR_RUN.match(text, i + 1).end()  # type: ignore[union-attr]
             yield Token("var", text[i:end], i)
             i = end
         elif ch in _DIGITS:

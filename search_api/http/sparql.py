@@ -186,13 +186,13 @@ def _one(params: dict[str, list[str]], *names: str) -> str | None:
     return values[-1] if values else None
 
 
-def _choose_format(request: Request, params: dict[str, list[str]], graph: bool) -> str:
+def _choose_format(accept: str | None, method: str, params: dict[str, list[str]],
+                   graph: bool) -> str:
     explicit = _one(params, "format", "output")
     if explicit:
         return neg.format_param(explicit, graph=graph)
-    accept = request.headers.get("accept")
     offers = neg.graph_offers() if graph else neg.solution_offers()
-    if request.method == "GET":
+    if method == "GET":
         offers = [*offers, ("text/html", neg.HTML)]
     return neg.negotiate(accept, offers) or ("ttl" if graph else "json")
 
@@ -242,16 +242,64 @@ def service_description(kb: KnowledgeBase, allowed: list[str]) -> list[ox.Triple
     return out
 
 
-def _prepare(
-    kb: KnowledgeBase, params: dict[str, list[str]], query: str, allowed: list[str]
-) -> tuple[query_guard.QueryShape, tuple[str, ...], tuple[str, ...]]:
-    """Check the query (layer 1 of :mod:`graph.query_guard`) and the dataset IRIs; runs in the
-    thread pool, never on the event loop."""
+@dataclass(frozen=True)
+class _Editor:
+    """The request asks for the editor page (a browser), with this query if any."""
+
+    query: str | None
+
+
+@dataclass(frozen=True)
+class _Description:
+    """The request asks for the service description, in this RDF format."""
+
+    format: str
+
+
+def _evaluate(
+    kb: KnowledgeBase, runner: QueryRunner | RemoteRunner, allowed: list[str], method: str,
+    url_query: bytes, content_type: str, accept: str | None, body: bytes,
+) -> QueryAnswer | _Editor | _Description:
+    """Everything a request to ``/sparql`` does besides reading the body and rendering: read
+    the protocol parameters, check the query (layer 1 of :mod:`graph.query_guard`) and the
+    dataset IRIs, embed ``cl:similarity`` texts and evaluate in a worker.  One call in the
+    thread pool, never on the event loop: each hop between the loop and a pool thread costs
+    0.1 to 0.5 ms on a busy machine (GIL hand-over), and this used to take four (issue 13)."""
+    params = protocol_params(method, url_query, content_type, body)
+    if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
+        raise Forbidden("mise à jour refusée : ce point d'accès SPARQL est en lecture seule")
+    queries = params.get("query", [])
+    if len(queries) > 1:
+        raise BadRequest("un seul paramètre « query » est permis par requête")
+    if not queries:
+        if method == "POST":
+            raise BadRequest("paramètre « query » manquant")
+        explicit = _one(params, "format", "output")
+        fmt = (neg.format_param(explicit, graph=True) if explicit else
+               neg.negotiate(accept, [*neg.graph_offers(), ("text/html", neg.HTML)]))
+        return _Editor(None) if fmt == neg.HTML else _Description(fmt or "ttl")
+    query = queries[0]
     s = kb.settings
+    endpoint_url = public_endpoint(kb)
     limits = query_guard.QueryLimits(s.sparql_max_query_bytes, s.sparql_max_nesting)
-    shape = query_guard.check(query, allowed, limits, base=public_endpoint(kb))
-    return (shape, dataset_iris(params, "default-graph-uri"),
-            dataset_iris(params, "named-graph-uri"))
+    shape = query_guard.check(query, allowed, limits, base=endpoint_url)
+    default_graphs = dataset_iris(params, "default-graph-uri")
+    named_graphs = dataset_iris(params, "named-graph-uri")
+    fmt = _choose_format(accept, method, params, shape.returns_graph)
+    if fmt == neg.HTML:
+        return _Editor(query)
+    is_graph = shape.returns_graph
+    job = QueryRequest(
+        query,
+        solution_format=fmt if not is_graph else "json",
+        graph_format=fmt if is_graph else "ttl",
+        default_graphs=default_graphs,
+        named_graphs=named_graphs,
+        base_iri=endpoint_url,
+        allowed_services=tuple(allowed),
+        text_vectors=_similarity_vectors(kb, query),
+    )
+    return runner.run(job)
 
 
 #: what GET/POST /sparql may answer besides 200 (documented in the OpenAPI spec)
@@ -323,47 +371,18 @@ def sparql_router(kb: KnowledgeBase, runner: QueryRunner | RemoteRunner,
     async def endpoint(request: Request) -> Response:
         """Évaluer une requête SPARQL 1.1 (protocole SPARQL : GET ou POST)."""
         body = await request.body() if request.method == "POST" else b""
-        params = await run_in_threadpool(
-            protocol_params, request.method, request.url.query.encode("latin-1", "replace"),
-            request.headers.get("content-type", ""), body)
-        if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
-            raise Forbidden("mise à jour refusée : ce point d'accès SPARQL est en lecture seule")
-        queries = params.get("query", [])
-        if len(queries) > 1:
-            raise BadRequest("un seul paramètre « query » est permis par requête")
-        if not queries:
-            if request.method == "POST":
-                raise BadRequest("paramètre « query » manquant")
-            fmt = neg.negotiate(request.headers.get("accept"),
-                                [*neg.graph_offers(), ("text/html", neg.HTML)])
-            explicit = _one(params, "format", "output")
-            if explicit:
-                fmt = neg.format_param(explicit, graph=True)
-            if fmt == neg.HTML:
-                return editor(request, None)
+        outcome = await run_in_threadpool(
+            _evaluate, kb, runner, allowed, request.method,
+            request.url.query.encode("latin-1", "replace"),
+            request.headers.get("content-type", ""), request.headers.get("accept"), body)
+        if isinstance(outcome, _Editor):
+            return editor(request, outcome.query)
+        if isinstance(outcome, _Description):
             # the counts may be computed on first use (~1 s at 13,000 projects): off the loop
             described = await run_in_threadpool(service_description, kb, allowed)
-            return rdf_response(described, fmt or "ttl")
-        query = queries[0]
-        shape, default_graphs, named_graphs = await run_in_threadpool(
-            _prepare, kb, params, query, allowed)
-        fmt = _choose_format(request, params, shape.returns_graph)
-        if fmt == neg.HTML:
-            return editor(request, query)
-        is_graph = shape.returns_graph
-        job = QueryRequest(
-            query,
-            solution_format=fmt if not is_graph else "json",
-            graph_format=fmt if is_graph else "ttl",
-            default_graphs=default_graphs,
-            named_graphs=named_graphs,
-            base_iri=public_endpoint(kb),
-            allowed_services=tuple(allowed),
-            text_vectors=await run_in_threadpool(_similarity_vectors, kb, query),
-        )
-        answer = await run_in_threadpool(runner.run, job)
-        return Response(answer.data, media_type=neg.content_type(answer.format),
-                        headers=_answer_headers(answer, runner))
+            return rdf_response(described, outcome.format)
+        return Response(outcome.data, media_type=neg.content_type(outcome.format),
+                        headers=_answer_headers(outcome, runner))
 
     @router.get("/api/examples", summary="Requêtes SPARQL d'exemple")
     def api_examples() -> JSONResponse:
