@@ -107,6 +107,14 @@ class Settings(BaseSettings):
         description="Nombre de processus qui exécutent les requêtes SPARQL du point d'accès. "
         "Number of worker processes evaluating SPARQL endpoint queries.",
     )
+    sparql_queue: int = Field(
+        32,
+        description="Nombre maximal de requêtes SPARQL qui attendent un processus libre (au plus "
+        "sparql_timeout secondes chacune ; la limite de durée ne compte qu'à partir du début de "
+        "l'évaluation) ; au-delà, réponse 503 « serveur occupé » immédiate avec Retry-After. "
+        "Most SPARQL queries waiting for a free worker (each at most sparql_timeout seconds; "
+        "the time limit counts evaluation only); beyond, an immediate 503 with Retry-After.",
+    )
     sparql_in_memory: bool = Field(
         True,
         description="Les processus de requête copient le graphe servi en mémoire à leur "
