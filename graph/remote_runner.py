@@ -153,9 +153,8 @@ class RemoteRunner:
             data, headers = self.store.request(
                 request.sparql, TRIPLES_MEDIA if graph else SOLUTIONS_MEDIA,
                 default_graphs=request.default_graphs, named_graphs=request.named_graphs,
-                # Virtuoso stops about a second after its ``timeout`` (ms): it has stopped
-                # by the time this side gives up waiting
-                timeout=remaining, params={"timeout": str(max(100, int(remaining * 1000) - 1000))},
+                # the engine has stopped the query by the time this side gives up waiting
+                timeout=remaining, params=self.store.engine_timeout(remaining),
                 base=request.base_iri, pragma=self.store.pragma(form))
         except QueryTimeout:
             raise QueryTimeout(

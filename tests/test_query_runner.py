@@ -21,6 +21,8 @@ from graph.errors import CooplinkError, NoStore, QueryTimeout, ServerBusy
 from graph.evaluation import QueryAnswer, QueryRequest, open_store
 from graph.namespaces import DEFAULT_BASE_URI, UriMinter
 from graph.query_runner import QueryRunner
+from graph.remote import RemoteStore
+from graph.remote_runner import RemoteRunner
 from graph.store import GRAPH_FORMATS
 
 ENDLESS = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
@@ -248,3 +250,12 @@ def test_a_query_that_waited_its_whole_budget_is_told_to_come_back(
     assert isinstance(held, QueryAnswer)
     assert isinstance(waited, ServerBusy) and "serveur occupé" in waited.message
     assert b"true" in one_worker.run(ASK_PROJECT).data  # the worker is free again
+
+
+def test_the_remote_runner_answers_busy_at_once_when_its_queue_is_full() -> None:
+    """The same waiting rule on the Virtuoso backend (the store is never reached here)."""
+    runner = RemoteRunner(RemoteStore("http://127.0.0.1:9/sparql"), workers=1, queue=0)
+    runner._busy = 1  # as if its one slot were evaluating
+    with pytest.raises(ServerBusy, match="serveur occupé") as busy:
+        runner.run(ASK_PROJECT)
+    assert busy.value.headers()["Retry-After"] == str(busy.value.retry_after)
