@@ -155,6 +155,13 @@ class Settings(BaseSettings):
         "une requête, le processus est tué (réponse 503) ; dépassée après, il est remplacé "
         "(0 : pas de plafond). Resident-memory ceiling of a SPARQL worker, in MB (0: none).",
     )
+    http_page_slots: int = Field(
+        2,
+        description="Pages lues dans le graphe (fiches, pays, état, réseau) calculées en même "
+        "temps, au plus ; les suivantes attendent leur tour, les recherches passent sans "
+        "attendre ; 0 : sans limite. Most graph pages (profiles, country briefs, dashboard) "
+        "rendered at once, so searches keep their lane (0: no bound).",
+    )
     http_max_url_bytes: int = Field(
         8_192,
         description="Longueur maximale du chemin et de la chaîne de requête d'une URL en "
