@@ -156,11 +156,12 @@ class Settings(BaseSettings):
         "(0 : pas de plafond). Resident-memory ceiling of a SPARQL worker, in MB (0: none).",
     )
     http_page_slots: int = Field(
-        2,
+        0,
         description="Pages lues dans le graphe (fiches, pays, état, réseau) calculées en même "
         "temps, au plus ; les suivantes attendent leur tour, les recherches passent sans "
-        "attendre ; 0 : sans limite. Most graph pages (profiles, country briefs, dashboard) "
-        "rendered at once, so searches keep their lane (0: no bound).",
+        "attendre ; 0 (défaut) : sans limite — à 128 clients, 2 ou 4 faisaient attendre les "
+        "fiches 12 à 17 s (docs/deploy.md « Charge »). Most graph pages rendered at once, so "
+        "searches keep a lane (0, the default: no bound).",
     )
     http_max_url_bytes: int = Field(
         8_192,

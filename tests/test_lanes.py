@@ -46,7 +46,7 @@ def test_pages_take_at_most_their_slots_and_searches_pass_them() -> None:
     assert sorted(done[3:]) == ["/pays/BF", "/pays/HT", "/pays/ML", "/pays/SN"]
 
 
-def test_zero_slots_leaves_pages_unbounded() -> None:
+def test_zero_slots_the_default_leaves_pages_unbounded() -> None:
     seen: list[str] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,7 +54,7 @@ def test_zero_slots_leaves_pages_unbounded() -> None:
 
     asyncio.run(PageLane(app, slots=0)({"type": "http", "path": "/etat"}, _receive, _send))
     assert seen == ["/etat"]
-    assert Settings().http_page_slots > 0  # bounded by default
+    assert Settings().http_page_slots == 0  # off by default (docs/deploy.md « Charge »)
 
 
 async def _receive() -> dict[str, object]:
