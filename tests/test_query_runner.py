@@ -216,7 +216,8 @@ def _in_threads(runner: QueryRunner, requests: list[QueryRequest]) -> list[objec
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
     for i, thread in enumerate(threads):
         thread.start()
-        while i and runner._waiting < i:  # the previous ones hold the worker or wait for it
+        # it holds the worker, waits for it or was answered before the next one is sent
+        while runner._busy + runner._waiting < i + 1 and thread.is_alive():
             thread.join(0.01)
     for thread in threads:
         thread.join(60)
