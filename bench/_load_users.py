@@ -156,7 +156,10 @@ class Recorder:
             status = getattr(response, "status_code", 0) or type(exception).__name__
             key = f"{name}: {status}"
             self.errors[key] += 1
-            self.samples.setdefault(key, str(exception)[:200])
+            # the server's own sentence (« serveur occupé », « durée maximale »…) and when
+            body = getattr(response, "text", "") or ""
+            self.samples.setdefault(key, f"{str(exception)[:120]} | {body[:200]} | "
+                                         f"{response_time / 1000:.1f} s")
 
     def summary(self) -> dict[str, Any]:
         elapsed = time.monotonic() - (self.started or time.monotonic())

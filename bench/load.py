@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python bench/load.py --data-dir var                       # both backends, 60 s stages
     .venv/bin/python bench/load.py --data-dir var --backend embedded --users 16 --duration 10
     .venv/bin/python bench/load.py --url http://127.0.0.1:8000 --users 16,64   # a running server
+    .venv/bin/python bench/load.py --url http://127.0.0.1:8000 --mix search --no-isolation
 
 For each backend — the embedded store (pyoxigraph) and Virtuoso (a private server started from
 graph/virtuoso.py in ``--virtuoso-dir``, loaded with ``cooplink push --to``, then a second
@@ -113,7 +114,8 @@ def run_backend(base: str, args: argparse.Namespace, server: Serve | None) -> di
                               "distinct_queries": len(workload.texts)}
     if server is not None:
         result["server_ready_s"] = server.ready_s
-    result["stages"] = [_stage(base, workload, [MixedUser], count, args.duration, server)
+    user = SearchUser if args.mix == "search" else MixedUser
+    result["stages"] = [_stage(base, workload, [user], count, args.duration, server)
                         for count in args.users]
     if args.isolation:
         try:
@@ -153,6 +155,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--backend", choices=("embedded", "virtuoso", "both"), default="both")
     parser.add_argument("--users", default="16,64,128", help="client counts, comma-separated")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per stage")
+    parser.add_argument("--mix", choices=("mixed", "search"), default="mixed",
+                        help="the stages' workload: the mix, or searches only")
     parser.add_argument("--no-isolation", dest="isolation", action="store_false")
     parser.add_argument("--isolation-duration", type=float, default=None,
                         help="seconds per isolation period (default: --duration)")

@@ -20,6 +20,10 @@ class CooplinkError(Exception):
     def body(self) -> dict[str, object]:
         return {"ok": False, "error": self.message, "status": self.status}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the body (none by default)."""
+        return {}
+
 
 class BadRequest(CooplinkError):
     status = 400
@@ -41,6 +45,19 @@ class NotAcceptable(CooplinkError):
 
 class QueryTimeout(CooplinkError):
     status = 503
+
+
+class ServerBusy(QueryTimeout):
+    """The query was not started: every query slot stayed taken (or the engine was still
+    loading) for the whole wait allowed, or too many queries already wait.  Answered with
+    ``Retry-After`` so that a client knows when to come back."""
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class UnreadableFile(CooplinkError):

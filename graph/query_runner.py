@@ -13,9 +13,13 @@ Issue 8 made the pool robust to a visitor who kills workers on purpose:
 
 * the pool keeps ``spares`` processes beyond the ``workers`` that evaluate at once, loaded and
   idle, so a killed worker's replacement loads in the background while a ready one serves;
-* the time limit is the visitor's: it runs from the moment the query arrives and includes any
-  wait for a worker or for a generation to load, so an innocent query never waits beyond the
-  limit (it gets 503 "en cours de chargement" instead);
+* the time limit is the query's own: it runs from the moment a worker holding the generation
+  starts it, so a query is never stopped for time it spent queued.  The wait before that is
+  bounded apart (issue 13, load at 128 clients): at most ``queue`` queries wait for a worker,
+  and the next one is answered 503 « serveur occupé » with ``Retry-After`` at once; a waiting
+  query gives up after ``wait`` seconds (default: the time limit) with the same answer — also
+  when its worker is still loading a generation (« en cours de chargement »), so an innocent
+  query never waits for a load beyond that;
 * a query that made a worker die by a signal is remembered (by its text and dataset) and
   refused at once if sent again, so it cannot cost a reload twice.
 
@@ -49,7 +53,7 @@ from typing import Any
 import psutil
 
 from graph._query_worker import EngineFailure, EnginePanic
-from graph.errors import BadRequest, CooplinkError, QueryTimeout
+from graph.errors import BadRequest, CooplinkError, QueryTimeout, ServerBusy
 from graph.evaluation import DEFAULT_MAX_BYTES, QueryAnswer, QueryRequest
 
 __all__ = ["EngineFailure", "EnginePanic", "QueryRunner"]
@@ -60,6 +64,8 @@ FunctionsFactory = str
 _WATCH_SECONDS = 0.2
 #: queries remembered as having killed a worker
 _FATAL_MEMORY = 256
+#: seconds a client is told to wait (``Retry-After``) when no worker could take its query
+RETRY_AFTER = 5
 _log = logging.getLogger(__name__)
 
 
@@ -172,7 +178,9 @@ class QueryRunner:
     by the next query.  :meth:`start` starts every process, each loading the current
     generation; otherwise they start on first use.  ``network`` lets workers open connections
     (only needed for an allow-list of ``SERVICE`` endpoints); ``max_memory_mb`` (0: none) is
-    the resident-memory ceiling of a worker.
+    the resident-memory ceiling of a worker.  ``timeout`` bounds a query's evaluation;
+    ``queue`` (queries waiting at most) and ``wait`` (seconds, default ``timeout``) bound the
+    wait for a free, loaded worker before it.
     """
 
     def __init__(
@@ -189,9 +197,13 @@ class QueryRunner:
         network: bool = True,
         max_memory_mb: int = 0,
         load_timeout: float = 600.0,
+        queue: int = 32,
+        wait: float | None = None,
     ) -> None:
         self.store_path = store_path
         self.timeout = timeout
+        self.queue = max(0, queue)
+        self.wait = timeout if wait is None else wait
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.size = max(1, workers)
@@ -205,6 +217,7 @@ class QueryRunner:
         self._lock = threading.Condition()  # guards the fields below; notified on release
         self._live = 0  # processes, idle or busy
         self._busy = 0  # queries being evaluated
+        self._waiting = 0  # queries waiting for a worker
         self._epoch = 0  # bumped by close(); older workers are retired when released
         self._path: str | None = None  # latest generation seen, loaded by new workers
         self._fatal: OrderedDict[str, str] = OrderedDict()  # query key -> why it is refused
@@ -243,28 +256,50 @@ class QueryRunner:
                     with contextlib.suppress(OSError):  # a dead worker fails its next query
                         worker.warm(path)
 
+    def _busy_error(self) -> ServerBusy:
+        return ServerBusy(
+            f"serveur occupé : les {self.size} moteurs de requêtes SPARQL sont pris et "
+            f"{self._waiting} requêtes attendent déjà ; réessayez dans {RETRY_AFTER} s",
+            RETRY_AFTER)
+
+    def _take(self) -> _Worker | None:
+        """A worker for a query, if one may start now (caller holds the lock)."""
+        if self._busy >= self.size:
+            return None
+        if self._idle:
+            # a worker still loading may be behind a ready one: prefer the ready one
+            ready = [w for w in self._idle if w.ready()]
+            worker = ready[-1] if ready else self._idle[-1]
+            self._idle.remove(worker)
+            self._busy += 1
+            return worker
+        if self._live < self.capacity:
+            self._live += 1
+            self._busy += 1
+            return self._spawn()
+        return None
+
     def _acquire(self, deadline: float) -> _Worker:
+        """A worker by ``deadline``; :class:`ServerBusy` at once when ``queue`` queries already
+        wait, or at the deadline."""
         with self._lock:
-            while True:
-                if self._busy < self.size:
-                    if self._idle:
-                        # a worker still loading may be behind a ready one: prefer the ready one
-                        ready = [w for w in self._idle if w.ready()]
-                        worker = ready[-1] if ready else self._idle[-1]
-                        self._idle.remove(worker)
-                        self._busy += 1
+            worker = self._take()
+            if worker is not None:
+                return worker
+            if self._waiting >= self.queue:
+                raise self._busy_error()
+            self._waiting += 1
+            try:
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise self._busy_error()
+                    self._lock.wait(remaining)
+                    worker = self._take()
+                    if worker is not None:
                         return worker
-                    if self._live < self.capacity:
-                        self._live += 1
-                        self._busy += 1
-                        return self._spawn()
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise QueryTimeout(
-                        f"toutes les requêtes en cours dépassent {self.timeout:g} s : "
-                        "réessayez plus tard"
-                    )
-                self._lock.wait(remaining)
+            finally:
+                self._waiting -= 1
 
     def _release(self, worker: _Worker) -> None:
         with self._lock:
@@ -329,26 +364,27 @@ class QueryRunner:
                 )
 
     def run(self, request: QueryRequest) -> QueryAnswer:
-        """Evaluate ``request``; raises :class:`QueryTimeout` (503) past the time limit, which
-        counts from now and includes waiting for a worker or a load."""
-        deadline = time.monotonic() + self.timeout
+        """Evaluate ``request``; raises :class:`ServerBusy` (503, ``Retry-After``) when no
+        loaded worker took it within the wait allowed, :class:`QueryTimeout` (503) when its
+        evaluation passes the time limit."""
+        waited = time.monotonic() + self.wait
         with self._lock:
             refused = self._fatal.get(self._key(request))
         if refused:
             raise BadRequest(refused)
         path = str(self.store_path())
         self._notice(path)
-        worker = self._acquire(deadline)
+        worker = self._acquire(waited)
         try:
-            self._load(worker, path, deadline)
+            self._load(worker, path, waited)
         except CooplinkError:
             self._release(worker)  # the worker is fine, the generation is not
             raise
         except _StillLoading:
             self._release(worker)  # it keeps loading, for the next query
-            raise QueryTimeout(
+            raise ServerBusy(
                 "le graphe est en cours de chargement dans le moteur de requêtes : "
-                "réessayez dans quelques secondes"
+                f"réessayez dans {RETRY_AFTER} s", RETRY_AFTER
             ) from None
         except _LoadTimeout:
             self._replace(worker)
@@ -360,7 +396,8 @@ class QueryRunner:
             raise EngineFailure("le processus de requête s'est arrêté ; réessayez") from exc
         try:
             worker.conn.send((path, request, (self.max_rows, self.max_bytes)))
-            status, payload, retire = self._wait(worker, deadline)
+            # the time limit starts here: the query is evaluated from now on
+            status, payload, retire = self._wait(worker, time.monotonic() + self.timeout)
         except (QueryTimeout, QueryTooHeavy):
             self._replace(worker)
             raise

@@ -25,7 +25,11 @@ How it meets Virtuoso's pitfalls:
 * its default DESCRIBE may give only the links *to* a resource: DESCRIBE queries go with
   ``DEFINE sql:describe-mode "CBD"`` (the concise bounded description, as the embedded engine);
 * past the ``timeout`` parameter (milliseconds) Virtuoso answers 200 with what it found so far
-  (``X-SQL-State: S1TAT``): that answer raises :class:`~graph.errors.QueryTimeout` instead;
+  (``X-SQL-State: S1TAT``): that answer raises :class:`~graph.errors.QueryTimeout` instead.
+  Every query cooplink sends for itself (pages, briefs, dashboard: :meth:`RemoteStore.query`)
+  carries that parameter, a second under the store's ``timeout``: without it, a query the
+  client stopped waiting for kept one of Virtuoso's threads until it finished (``/pays/ML``,
+  bench/load.py), and a few such queries left none to answer;
 * writes are ``INSERT DATA`` / ``DROP SILENT GRAPH`` updates sent to the update endpoint with
   HTTP digest credentials (Virtuoso: ``/sparql-auth``); the public endpoint has no update right.
 
@@ -180,6 +184,14 @@ class RemoteStore:
             self._virtuoso = headers.get("server", "").startswith("Virtuoso")
         return self._virtuoso
 
+    def engine_timeout(self, seconds: float) -> dict[str, str]:
+        """The parameters that make the engine stop a query itself within ``seconds``, before
+        this side gives up waiting: Virtuoso's ``timeout`` (ms), which it honours about a
+        second late.  None for another engine (the parameter is not standard)."""
+        if not self.virtuoso:
+            return {}
+        return {"timeout": str(max(100, int(seconds * 1000) - 1000))}
+
     def pragma(self, form: str | None) -> str:
         """What to put before a query of ``form`` so the engine answers as the embedded one."""
         return VIRTUOSO_DESCRIBE if form == "describe" and self.virtuoso else ""
@@ -288,7 +300,8 @@ class RemoteStore:
         graph = form in ("construct", "describe")
         data, headers = self.request(sparql, TRIPLES_MEDIA if graph else SOLUTIONS_MEDIA,
                                      default_graphs=default_graphs or (),
-                                     named_graphs=named_graphs or (), pragma=self.pragma(form))
+                                     named_graphs=named_graphs or (), pragma=self.pragma(form),
+                                     params=self.engine_timeout(self.timeout))
         try:
             triples = parse_triples(data) if graph else None
             result = RemoteTriples(triples) if triples is not None else parse_solutions(data)

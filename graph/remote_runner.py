@@ -11,10 +11,12 @@ both backends:
   "sponger"), functions in the ``bif:`` and ``sql:`` namespaces — are refused (403) before the
   query leaves: only SPARQL 1.1 reaches the engine, which itself must never be public
   (docs/deploy.md);
-* the time limit is the visitor's: it counts from the query's arrival, includes the wait for a
-  free slot (``workers`` queries at once), is passed to Virtuoso (``timeout`` parameter, in ms:
+* the time limit is the query's own, as on the embedded pool: it counts from the moment one of
+  the ``workers`` slots takes the query, is passed to Virtuoso (``timeout`` parameter, in ms:
   it stops the query on its side and flags its incomplete answer, refused by
-  :class:`~graph.remote.RemoteStore`) and bounds the HTTP wait;
+  :class:`~graph.remote.RemoteStore`) and bounds the HTTP wait.  The wait for a slot is
+  bounded apart: ``queue`` queries wait at most (the next is answered 503 « serveur occupé »
+  with ``Retry-After`` at once), each for ``wait`` seconds at most (default: the time limit);
 * the row and byte caps are applied while re-serialising the parsed answer
   (:func:`graph.evaluation.serialize_answer`), so the ``X-SPARQL-MaxRows`` and
   ``X-SPARQL-MaxBytes`` flags mean the same; an answer the engine itself cut
@@ -31,7 +33,7 @@ from dataclasses import replace
 
 from graph import _sparql_lexer as lex
 from graph import query_guard
-from graph.errors import BadRequest, Forbidden, QueryTimeout
+from graph.errors import BadRequest, Forbidden, QueryTimeout, ServerBusy
 from graph.evaluation import DEFAULT_MAX_BYTES, QueryAnswer, QueryRequest, serialize_answer
 from graph.remote import (
     SOLUTIONS_MEDIA,
@@ -42,6 +44,8 @@ from graph.remote import (
     parse_triples,
 )
 
+#: seconds a client is told to wait (``Retry-After``) when no slot could take its query
+RETRY_AFTER = 5
 #: namespaces of Virtuoso's built-in and SQL functions (``bif:``, ``sql:`` and their IRIs)
 _ENGINE_NAMESPACES = ("bif:", "sql:", "http://www.openlinksw.com/schemas/bif#",
                       "http://www.openlinksw.com/schemas/sql#")
@@ -70,12 +74,18 @@ class RemoteRunner:
     """``/sparql`` queries evaluated by the remote store's endpoint (see the module doc)."""
 
     def __init__(self, store: RemoteStore, *, timeout: float = 30.0, max_rows: int = 100_000,
-                 max_bytes: int = DEFAULT_MAX_BYTES, workers: int = 2) -> None:
+                 max_bytes: int = DEFAULT_MAX_BYTES, workers: int = 2, queue: int = 32,
+                 wait: float | None = None) -> None:
         self.store = store
         self.timeout = timeout
         self.max_rows = max_rows
         self.max_bytes = max_bytes
-        self._slots = threading.BoundedSemaphore(max(1, workers))
+        self.size = max(1, workers)
+        self.queue = max(0, queue)
+        self.wait = timeout if wait is None else wait
+        self._slots = threading.Condition()  # guards the two counts below
+        self._busy = 0
+        self._waiting = 0
 
     def start(self) -> None:
         """Nothing to start: the engine runs elsewhere (same interface as QueryRunner)."""
@@ -90,8 +100,9 @@ class RemoteRunner:
         return None  # the remote engine's network is not ours to close
 
     def run(self, request: QueryRequest) -> QueryAnswer:
-        """Evaluate ``request`` remotely; raises :class:`QueryTimeout` (503) past the limit."""
-        deadline = time.monotonic() + self.timeout
+        """Evaluate ``request`` remotely; raises :class:`ServerBusy` (503, ``Retry-After``)
+        when no slot took it in time, :class:`QueryTimeout` (503) past the time limit."""
+        waited = time.monotonic() + self.wait
         if request.text_vectors:
             raise BadRequest("les fonctions de recherche de cooplink (cl:similarity…) ne "
                              "s'évaluent pas sur un point d'accès distant")
@@ -102,13 +113,36 @@ class RemoteRunner:
         refuse_engine_extensions(request.sparql)
         query_guard.verify_parsed(request.sparql, request.allowed_services, request.base_iri,
                                   sandboxed=False)
-        if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise QueryTimeout(f"toutes les requêtes en cours dépassent {self.timeout:g} s : "
-                               "réessayez plus tard")
+        self._acquire(waited)
         try:
-            return self._ask(request, form, deadline)
+            return self._ask(request, form, time.monotonic() + self.timeout)
         finally:
-            self._slots.release()
+            with self._slots:
+                self._busy -= 1
+                self._slots.notify()
+
+    def _acquire(self, deadline: float) -> None:
+        with self._slots:
+            if self._busy < self.size:
+                self._busy += 1
+                return
+            if self._waiting >= self.queue:
+                raise self._busy_error()
+            self._waiting += 1
+            try:
+                while self._busy >= self.size:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise self._busy_error()
+                    self._slots.wait(remaining)
+                self._busy += 1
+            finally:
+                self._waiting -= 1
+
+    def _busy_error(self) -> ServerBusy:
+        return ServerBusy(f"serveur occupé : les {self.size} requêtes SPARQL simultanées sont "
+                          f"prises et {self._waiting} attendent déjà ; réessayez dans "
+                          f"{RETRY_AFTER} s", RETRY_AFTER)
 
     def _ask(self, request: QueryRequest, form: str, deadline: float) -> QueryAnswer:
         graph = form in ("construct", "describe")
@@ -119,9 +153,8 @@ class RemoteRunner:
             data, headers = self.store.request(
                 request.sparql, TRIPLES_MEDIA if graph else SOLUTIONS_MEDIA,
                 default_graphs=request.default_graphs, named_graphs=request.named_graphs,
-                # Virtuoso stops about a second after its ``timeout`` (ms): it has stopped
-                # by the time this side gives up waiting
-                timeout=remaining, params={"timeout": str(max(100, int(remaining * 1000) - 1000))},
+                # the engine has stopped the query by the time this side gives up waiting
+                timeout=remaining, params=self.store.engine_timeout(remaining),
                 base=request.base_iri, pragma=self.store.pragma(form))
         except QueryTimeout:
             raise QueryTimeout(

@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from search_api.http import i18n
 from search_api.http._head import HeadAsGet
+from search_api.http._lanes import PageLane
 from search_api.http._limits import RequestLimits, uvicorn_options
 from search_api.http._openapi import (
     COMMON_ERRORS,
@@ -95,6 +96,8 @@ def create_app(kb: KnowledgeBase, *, warm_pages: bool = False) -> FastAPI:
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
                        allow_headers=["*"], expose_headers=["X-SPARQL-MaxRows",
                                                             "X-SPARQL-MaxBytes"])
+    # graph pages wait their turn, searches keep their lane (issue 13, load)
+    app.add_middleware(PageLane, slots=kb.settings.http_page_slots)
     # outermost: an oversized request is refused before anything reads it (issue 8)
     app.add_middleware(RequestLimits, max_url_bytes=kb.settings.http_max_url_bytes,
                        max_body_bytes=kb.settings.http_max_body_bytes, templates=templates)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import Future
 from contextlib import suppress
 from functools import cache
 from pathlib import Path
@@ -61,7 +62,8 @@ from search_api.settings import Settings
 from search_api.write_path import WritePath, build_search
 
 T = TypeVar("T")
-#: Page figures kept per generation (every country, theme and profile visited, at most).
+#: Page figures kept per generation (every country, theme and profile visited, at most): the
+#: bound of a ``memo`` shelf unless its caller gives one.
 MEMO_ENTRIES = 2048
 
 
@@ -83,9 +85,11 @@ class KnowledgeBase:
         self._load_lock = threading.Lock()  # one search index load at a time
         self._encoder_lock = threading.Lock()  # one model load at a time
         self._place_forms: tuple[PlaceForm, ...] | None = None  # the built-in gazetteer, read once
-        # Figures of the pages, computed once per served generation (see ``memo``).
-        self._memo: OrderedDict[Hashable, object] = OrderedDict()
+        # Figures of the pages, computed once per served generation (see ``memo``): one LRU
+        # shelf per kind of value, and the computations in flight.
+        self._memo: dict[str, OrderedDict[Hashable, object]] = {}
         self._memo_generation: str | None = None
+        self._flights: dict[tuple[str | None, str, Hashable], Future[Any]] = {}
         #: False until ``warm`` has loaded the model and indexes (``/healthz``: "starting").
         self.ready = False
 
@@ -214,26 +218,49 @@ class KnowledgeBase:
             "base_uri": m.get("base_uri"),
         }
 
-    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()`` once per served generation and ``key`` (the statistics of the state-of-
-        cooperation pages: a graph never changes inside a generation, so its figures are
-        computed at the first visit and dropped when a rebuild is published). Two requests may
-        compute the same figure at once; both get equal values."""
+    def memo(self, key: Hashable, compute: Callable[[], T], *, shelf: str = "figures",
+             size: int = MEMO_ENTRIES) -> T:
+        """``compute()`` once per served generation and ``key`` (the figures of the state-of-
+        cooperation pages, country briefs, profiles: a graph never changes inside a
+        generation, so they are computed at the first visit and dropped when a rebuild is
+        published).  Each ``shelf`` keeps its last ``size`` values, so that many cheap values
+        (profiles) never push out the few costly ones (briefs).
+
+        Single flight: while one request computes a key, the others asking for it wait for
+        that computation and share its value (or its error, which is not kept) — N first
+        visits of a country brief cost one brief, not N racing for the same two cores."""
         gen = self.datadir.current()
         generation = gen.id if gen is not None else None
+        flight_key = (generation, shelf, key)
         with self._lock:
             if self._memo_generation != generation:
                 self._memo.clear()
                 self._memo_generation = generation
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return cast(T, self._memo[key])
-        value = compute()
-        with self._lock:
+            kept = self._memo.setdefault(shelf, OrderedDict())
+            if key in kept:
+                kept.move_to_end(key)
+                return cast(T, kept[key])
+            flight = self._flights.get(flight_key)
+            computing = flight is None
+            if flight is None:
+                flight = self._flights[flight_key] = Future()
+        if not computing:
+            return cast(T, flight.result())
+        try:
+            value = compute()
+        except BaseException as exc:
+            with self._lock:
+                del self._flights[flight_key]
+            flight.set_exception(exc)
+            raise
+        with self._lock:  # kept and no longer in flight at once: no second computation
             if self._memo_generation == generation:
-                self._memo[key] = value
-                while len(self._memo) > MEMO_ENTRIES:
-                    self._memo.popitem(last=False)
+                kept = self._memo.setdefault(shelf, OrderedDict())
+                kept[key] = value
+                while len(kept) > size:
+                    kept.popitem(last=False)
+            del self._flights[flight_key]
+        flight.set_result(value)
         return value
 
     # ---------------------------------------------------------------- writing

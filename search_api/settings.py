@@ -107,6 +107,14 @@ class Settings(BaseSettings):
         description="Nombre de processus qui exécutent les requêtes SPARQL du point d'accès. "
         "Number of worker processes evaluating SPARQL endpoint queries.",
     )
+    sparql_queue: int = Field(
+        32,
+        description="Nombre maximal de requêtes SPARQL qui attendent un processus libre (au plus "
+        "sparql_timeout secondes chacune ; la limite de durée ne compte qu'à partir du début de "
+        "l'évaluation) ; au-delà, réponse 503 « serveur occupé » immédiate avec Retry-After. "
+        "Most SPARQL queries waiting for a free worker (each at most sparql_timeout seconds; "
+        "the time limit counts evaluation only); beyond, an immediate 503 with Retry-After.",
+    )
     sparql_in_memory: bool = Field(
         True,
         description="Les processus de requête copient le graphe servi en mémoire à leur "
@@ -146,6 +154,14 @@ class Settings(BaseSettings):
         description="Mémoire résidente maximale d'un processus SPARQL en Mo : dépassée pendant "
         "une requête, le processus est tué (réponse 503) ; dépassée après, il est remplacé "
         "(0 : pas de plafond). Resident-memory ceiling of a SPARQL worker, in MB (0: none).",
+    )
+    http_page_slots: int = Field(
+        0,
+        description="Pages lues dans le graphe (fiches, pays, état, réseau) calculées en même "
+        "temps, au plus ; les suivantes attendent leur tour, les recherches passent sans "
+        "attendre ; 0 (défaut) : sans limite — à 128 clients, 2 ou 4 faisaient attendre les "
+        "fiches 12 à 17 s (docs/deploy.md « Charge »). Most graph pages rendered at once, so "
+        "searches keep a lane (0, the default: no bound).",
     )
     http_max_url_bytes: int = Field(
         8_192,

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from search_api.knowledge_base import KnowledgeBase
 from search_api.search._batcher import QueryBatcher
 
 
@@ -63,3 +64,32 @@ def test_an_encoder_error_reaches_the_caller() -> None:
         batcher.encode("eau")
     with pytest.raises(ValueError):  # and the batcher is usable again
         batcher.encode("eau")
+
+
+def test_concurrent_searches_rank_as_a_lone_search(built_kb: KnowledgeBase) -> None:
+    """Searches encoded and scored in one batch (one matrix product for all) get the scores and
+    the results each would get alone."""
+    service = built_kb.search_service()
+    index = service.index
+    texts = [f"{subject} {place}" for subject in ("eau potable", "santé maternelle", "culture")
+             for place in ("au Sénégal", "à Madagascar", "")]
+    vectors = index.encoder.encode_queries(texts)
+    dense, reference = index.dense_scores_many(vectors), index.reference_scores_many(vectors)
+    for i, vector in enumerate(vectors):
+        np.testing.assert_allclose(dense[i], index.dense_scores(vector), rtol=0, atol=1e-5)
+        np.testing.assert_allclose(reference[i], index.reference_scores(vector), atol=1e-5)
+    together: dict[str, list[str]] = {}  # first: new texts are encoded (and scored) together
+    start = threading.Barrier(len(texts))
+
+    def search(text: str) -> None:
+        start.wait()
+        together[text] = [r.uri for r in service.search(text, limit=10).results]
+
+    threads = [threading.Thread(target=search, args=(t,)) for t in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # then each alone: its vector is cached now, so it is scored on its own
+    alone = {t: [r.uri for r in service.search(t, limit=10).results] for t in texts}
+    assert together == alone

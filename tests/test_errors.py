@@ -160,6 +160,18 @@ def test_503_without_a_graph(empty: TestClient) -> None:
     _check_html(empty.get("/ontology", headers=HTML), 503)
 
 
+def test_a_busy_endpoint_answers_503_with_retry_after_at_once(
+        app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every SPARQL worker taken and no room to wait: « serveur occupé » now, and when to
+    come back, rather than a 503 after the whole time limit."""
+    runner = app.state.query_runner
+    monkeypatch.setattr(runner, "queue", 0)
+    monkeypatch.setattr(runner, "_busy", runner.size)  # as if every worker were evaluating
+    response = client.get("/sparql", params={"query": "ASK {}"})
+    assert "serveur occupé" in _check_json(response, 503)["error"]
+    assert int(response.headers["retry-after"]) > 0
+
+
 def test_405_says_which_methods_are_allowed(client: TestClient) -> None:
     response = client.delete("/api/search")
     assert response.headers.get("allow") == "GET"

@@ -5,6 +5,7 @@ linked country per row, and the pages switch to English."""
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from collections import Counter
 from pathlib import Path
@@ -294,3 +295,35 @@ def test_warming_an_empty_data_dir_does_nothing(tmp_path: Path) -> None:
     with TestClient(create_app(kb)) as empty:
         answer = empty.get("/api/etat")
     assert answer.status_code == 503 and answer.json()["ok"] is False
+
+
+def test_concurrent_first_visits_of_a_country_compute_its_brief_once(
+        built_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight visitors open /pays/SN of a fresh server together: one brief is computed and all
+    eight get it (``KnowledgeBase.memo`` is single-flight)."""
+    kb = KnowledgeBase(built_kb.settings)  # nothing kept yet
+    state = StateOfCooperation(kb)
+    computed: list[str] = []
+    brief = state.briefs.brief
+
+    def counted(*args: Any) -> Any:
+        computed.append(args[0])
+        return brief(*args)
+
+    monkeypatch.setattr(state.briefs, "brief", counted)
+    start = threading.Barrier(8)
+    answers: list[Any] = []
+
+    def visit(code: str) -> None:
+        start.wait()
+        answers.append(state.country(code))
+
+    threads = [threading.Thread(target=visit, args=(code,))
+               for code in ["SN", "sn", " SN", "Sn"] * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert computed == ["SN"]
+    assert len(answers) == 8 and all(a is answers[0] for a in answers)
+    assert answers[0].iso2 == "SN" and answers[0].projects > 0

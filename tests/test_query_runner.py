@@ -5,6 +5,7 @@ stopping the pool.  Small fixture stores, so each test runs in seconds."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +13,16 @@ import psutil
 import pyoxigraph as ox
 import pytest
 from fixtures_sparql import publish_fixture_generation
+from slow_functions import SLEEP
 
 from graph._query_worker import NICENESS
 from graph.datadir import DataDir
-from graph.errors import NoStore, QueryTimeout
+from graph.errors import CooplinkError, NoStore, QueryTimeout, ServerBusy
 from graph.evaluation import QueryAnswer, QueryRequest, open_store
 from graph.namespaces import DEFAULT_BASE_URI, UriMinter
 from graph.query_runner import QueryRunner
+from graph.remote import RemoteStore
+from graph.remote_runner import RemoteRunner
 from graph.store import GRAPH_FORMATS
 
 ENDLESS = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
@@ -178,3 +182,81 @@ def test_the_in_memory_copy_holds_every_quad_and_named_graph(tmp_path: Path) -> 
         on_disk.quads_for_pattern(None, None, None, None))
     assert set(memory.named_graphs()) == set(on_disk.named_graphs()) == {
         ox.NamedNode("http://x/g"), ox.NamedNode("http://x/vide")}
+
+
+def _nap(seconds: float) -> QueryRequest:
+    return QueryRequest(f'SELECT ?x WHERE {{ BIND(<{SLEEP}>("{seconds}") AS ?x) }}')
+
+
+@pytest.fixture
+def one_worker(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+               request: pytest.FixtureRequest) -> Iterator[QueryRunner]:
+    """One query at a time, no spare, workers able to sleep on demand; options by
+    ``@pytest.mark.parametrize("one_worker", [{...}], indirect=True)``."""
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # workers import the factory
+    options = {"workers": 1, "spares": 0, "network": False,
+               "functions": "slow_functions:sleeping", **getattr(request, "param", {})}
+    runner = make_runner(data_dir, **options)
+    runner.start()
+    assert runner.wait_ready(60)
+    yield runner
+    runner.close()
+
+
+def _in_threads(runner: QueryRunner, requests: list[QueryRequest]) -> list[object]:
+    """Send ``requests`` at once (in this order into the queue); each one's answer or error."""
+    outcomes: list[object] = [None] * len(requests)
+
+    def send(i: int) -> None:
+        try:
+            outcomes[i] = runner.run(requests[i])
+        except CooplinkError as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(requests))]
+    for i, thread in enumerate(threads):
+        thread.start()
+        # it holds the worker, waits for it or was answered before the next one is sent
+        while runner._busy + runner._waiting < i + 1 and thread.is_alive():
+            thread.join(0.01)
+    for thread in threads:
+        thread.join(60)
+    return outcomes
+
+
+@pytest.mark.parametrize("one_worker", [{"timeout": 2.0, "wait": 10.0}], indirect=True)
+def test_time_spent_queued_does_not_count_against_the_limit(one_worker: QueryRunner) -> None:
+    """Three 1.2-second queries on one worker under a 2-second limit: the third waits 2.4 s
+    for the worker, more than the limit, and is still answered — only evaluation counts
+    (the wait has its own budget)."""
+    outcomes = _in_threads(one_worker, [_nap(1.2)] * 3)
+    assert [isinstance(o, QueryAnswer) and "réveillé".encode() in o.data for o in outcomes] == [
+        True] * 3, outcomes
+
+
+@pytest.mark.parametrize("one_worker", [{"timeout": 10.0, "queue": 0}], indirect=True)
+def test_a_full_queue_answers_busy_at_once_with_retry_after(one_worker: QueryRunner) -> None:
+    held, refused = _in_threads(one_worker, [_nap(1.5), ASK_PROJECT])
+    assert isinstance(held, QueryAnswer)
+    assert isinstance(refused, ServerBusy)
+    assert "serveur occupé" in refused.message and refused.status == 503
+    assert refused.headers() == {"Retry-After": str(refused.retry_after)}
+    assert refused.retry_after > 0
+
+
+@pytest.mark.parametrize("one_worker", [{"timeout": 10.0, "wait": 0.5}], indirect=True)
+def test_a_query_that_waited_its_whole_budget_is_told_to_come_back(
+        one_worker: QueryRunner) -> None:
+    held, waited = _in_threads(one_worker, [_nap(2.0), ASK_PROJECT])
+    assert isinstance(held, QueryAnswer)
+    assert isinstance(waited, ServerBusy) and "serveur occupé" in waited.message
+    assert b"true" in one_worker.run(ASK_PROJECT).data  # the worker is free again
+
+
+def test_the_remote_runner_answers_busy_at_once_when_its_queue_is_full() -> None:
+    """The same waiting rule on the Virtuoso backend (the store is never reached here)."""
+    runner = RemoteRunner(RemoteStore("http://127.0.0.1:9/sparql"), workers=1, queue=0)
+    runner._busy = 1  # as if its one slot were evaluating
+    with pytest.raises(ServerBusy, match="serveur occupé") as busy:
+        runner.run(ASK_PROJECT)
+    assert busy.value.headers()["Retry-After"] == str(busy.value.retry_after)

@@ -20,7 +20,9 @@ from fixtures_sparql import sparql_kb
 from fixtures_virtuoso import TEST_MAX_ROWS, clear, remote_kb, virtuoso, writable
 from typer.testing import CliRunner
 
+from graph.errors import QueryTimeout
 from graph.push import graph_counts
+from graph.remote import RemoteStore
 from graph.virtuoso import Virtuoso
 from search_api.app import create_app
 from search_api.cli import app as cli
@@ -173,3 +175,18 @@ def test_virtuoso_pragmas_are_not_sparql(both: dict[str, TestClient]) -> None:
     query = 'DEFINE get:soft "replace" SELECT * FROM <http://example.org/> WHERE { ?s ?p ?o }'
     for client in both.values():
         assert client.get("/sparql", params={"query": query}).status_code == 400
+
+
+#: a cross product of Virtuoso's own graph (2,479 triples) with itself, three times: endless
+ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def test_a_page_query_is_stopped_by_virtuoso_itself(virtuoso: Virtuoso) -> None:
+    """A query cooplink sends for a page is bounded on the server: Virtuoso stops it (and
+    frees its thread) before cooplink gives up waiting, rather than running it to the end."""
+    store = RemoteStore(virtuoso.endpoint, timeout=3.0, max_rows=TEST_MAX_ROWS)
+    with pytest.raises(QueryTimeout) as stopped:
+        store.query(ENDLESS)
+    assert "Virtuoso" in stopped.value.message or "S1T00" in stopped.value.message
+    assert "n'a pas répondu" not in stopped.value.message  # not merely this side giving up
+    assert store.query("ASK { ?s ?p ?o }").result  # and the server answers at once

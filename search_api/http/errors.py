@@ -143,7 +143,8 @@ def install_error_handlers(app: FastAPI, templates: Jinja2Templates) -> None:
 
     @app.exception_handler(CooplinkError)
     async def on_project_error(request: Request, exc: CooplinkError) -> Response:
-        return error_response(request, templates, ErrorBody(error=exc.message, status=exc.status))
+        return error_response(request, templates, ErrorBody(error=exc.message, status=exc.status),
+                              exc.headers() or None)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:

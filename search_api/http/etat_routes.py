@@ -27,7 +27,12 @@ from search_api.http.pages import PageContext, group_title, url
 from search_api.knowledge_base import KnowledgeBase
 from search_api.search._state_sparql import ACTOR_ORDER
 from search_api.search.answers import PoolingAnswer
-from search_api.search.country_brief import CountryAnswer, CountryBriefs
+from search_api.search.country_brief import (
+    CACHED_BRIEFS,
+    CountryAnswer,
+    CountryBriefs,
+    country_code,
+)
 from search_api.search.dashboard import Dashboard, DashboardAnswer
 from search_api.search.figures import Figure, FigureRow
 
@@ -122,7 +127,10 @@ class StateOfCooperation:
             except BadRequest:  # the index does not know the country: no groups to offer
                 return PoolingAnswer(total=0, authorities=[], clusters=[])
 
-        return self.briefs.brief(iso2, gen, pool)
+        code = country_code(iso2)
+        # once per generation, however many first visits arrive together (single flight)
+        return self.kb.memo(code, lambda: self.briefs.brief(code, gen, pool),
+                            shelf="country-brief", size=CACHED_BRIEFS)
 
     def warm(self) -> None:
         """Compute what every page of a generation shares — the dashboard, the labels, the

@@ -8,14 +8,14 @@ search, pooling and the country brief. The raw triples stay one click away (« d
 
 What does not change within a served generation is kept: the « collectivités proches » matrices
 (one SPARQL query over every authority, about a second on the default dataset) and the last
-profiles read (:data:`CACHE_SIZE`), so that the next page of a list only reads that page.
+profiles read (:data:`CACHE_SIZE`, on their own shelf of ``KnowledgeBase.memo``, computed once
+however many visits arrive together), so that the next page of a list only reads that page.
 """
 
 from __future__ import annotations
 
 import threading
 import urllib.parse
-from collections import OrderedDict
 from collections.abc import Mapping
 from contextlib import suppress
 from datetime import datetime
@@ -73,7 +73,6 @@ class ProfilePages:
         self._lock = threading.Lock()
         self._build = threading.Lock()  # one portfolio build at a time
         self._generation: str | None = None
-        self._bases: OrderedDict[tuple[str, str], ProfileBase] = OrderedDict()
         #: the portfolios, and whether the search index was ready when they were built
         self._portfolios: tuple[Portfolios, bool] | None = None
         self._preparing: str | None = None  # the generation whose portfolios are being built
@@ -84,7 +83,6 @@ class ProfilePages:
         with self._lock:
             if generation != self._generation:
                 self._generation, self._portfolios = generation, None
-                self._bases.clear()
         return generation
 
     def portfolios(self) -> Portfolios | None:
@@ -111,18 +109,8 @@ class ProfilePages:
 
     def _base(self, reader: ProfileReader, uri: str, lang: str,
               statements: list[Any]) -> ProfileBase | None:
-        key = (uri, lang)
-        with self._lock:
-            if key in self._bases:
-                self._bases.move_to_end(key)
-                return self._bases[key]
-        base = reader.base(uri, statements)
-        if base is not None:
-            with self._lock:
-                self._bases[key] = base
-                while len(self._bases) > CACHE_SIZE:
-                    self._bases.popitem(last=False)
-        return base
+        return self.kb.memo((uri, lang), lambda: reader.base(uri, statements),
+                            shelf="profile", size=CACHE_SIZE)
 
     # ------------------------------------------------------------------ pages
     def _prepare(self) -> None:

@@ -93,10 +93,12 @@ def make_runner(kb: KnowledgeBase) -> QueryRunner | RemoteRunner:
     remote = kb.remote_store()
     if remote is not None:
         return RemoteRunner(remote, timeout=s.sparql_timeout, max_rows=s.sparql_max_rows,
-                            max_bytes=s.sparql_max_answer_bytes, workers=s.sparql_workers)
+                            max_bytes=s.sparql_max_answer_bytes, workers=s.sparql_workers,
+                            queue=s.sparql_queue)
     return QueryRunner(lambda: kb.datadir.require_current().store_path, timeout=s.sparql_timeout,
                        max_rows=s.sparql_max_rows, max_bytes=s.sparql_max_answer_bytes,
                        workers=s.sparql_workers, spares=s.sparql_spare_workers,
+                       queue=s.sparql_queue,
                        functions="search_api.search.sparql_functions:worker_functions",
                        in_memory=s.sparql_in_memory,
                        network=bool(s.sparql_allowed_services),

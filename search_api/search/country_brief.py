@@ -11,7 +11,8 @@ partnerships no project refers to (twinnings, conventions) listed apart.
 
 Every list comes from one SPARQL query on the country's URI, kept in ``queries`` under the
 field's name, so « voir la requête » re-runs exactly what the brief shows. A brief takes about a
-second for the largest countries (pooling most of it): briefs are kept per served generation.
+second for the largest countries (pooling most of it): the HTTP layer keeps briefs per served
+generation (``KnowledgeBase.memo``, computed once however many first visits arrive together).
 """
 
 from __future__ import annotations
@@ -39,11 +40,20 @@ from search_api.search.locations import Locations
 
 #: Pooling groups a brief shows (the best first); ``pooling_total`` says how many there are.
 POOLING_SHOWN = 8
-#: Briefs kept per generation: every country (ISO 3166 has 249 codes; 147 have projects in the
-#: default dataset), so a brief is computed once per generation. Each is a few hundred kB at
-#: most, most of them far less.
+#: Briefs to keep per generation: every country (ISO 3166 has 249 codes; 147 have projects in
+#: the default dataset), so a brief is computed once per generation. Each is a few hundred kB
+#: at most, most of them far less.
 CACHED_BRIEFS = 256
 _ISO2 = re.compile(r"^[A-Za-z]{2}$")
+
+
+def country_code(iso2: str) -> str:
+    """``iso2`` as the upper-case code a brief is kept under (:class:`NotFound` if it is no
+    two-letter code)."""
+    code = iso2.strip().upper()
+    if not _ISO2.match(code):
+        raise NotFound(f"pays inconnu : « {iso2} » (code ISO 3166-1 à deux lettres)")
+    return code
 
 
 class NamedRef(BaseModel):
@@ -229,7 +239,8 @@ def _str(value: Any, default: str = "") -> str:
 
 
 class CountryBriefs:
-    """Country briefs over the served graph, kept per generation (see the module docstring).
+    """Country briefs over the served graph (see the module docstring); what every brief of a
+    generation shares (the partners' towns) is read once.
 
     ``run`` evaluates SPARQL on the served generation; ``pool`` gives the pooling answer of a
     country (``SearchService.pooling`` with ``country=[iso2]``)."""
@@ -238,31 +249,14 @@ class CountryBriefs:
         self._run = run
         self._provinces = Provinces()
         self._locations = Locations()
-        self._cache: dict[str, CountryAnswer] = {}
-        self._generation: str | None = None
         self._located: str | None = None  # generation whose partners were all looked up
-        self._lock = threading.Lock()
+        self._locating = threading.Lock()  # one gazetteer scan at a time
 
     def brief(self, iso2: str, generation: str | None,
               pool: Callable[[str], PoolingAnswer]) -> CountryAnswer:
-        """The brief of ``iso2`` (:class:`NotFound` when the graph has no such country)."""
-        code = iso2.strip().upper()
-        if not _ISO2.match(code):
-            raise NotFound(f"pays inconnu : « {iso2} » (code ISO 3166-1 à deux lettres)")
-        with self._lock:
-            if self._generation != generation:
-                self._cache.clear()
-                self._generation = generation
-            found = self._cache.get(code)
-        if found is not None:
-            return found
-        answer = self._compute(code, generation, pool)
-        with self._lock:
-            if self._generation == generation:
-                if len(self._cache) >= CACHED_BRIEFS:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[code] = answer
-        return answer
+        """The brief of ``iso2``, computed now (:class:`NotFound` when the graph has no such
+        country)."""
+        return self._compute(country_code(iso2), generation, pool)
 
     def _country(self, code: str) -> tuple[str, str]:
         rows = list(self._run(with_prefixes(f"""
@@ -355,8 +349,11 @@ SELECT ?c (SAMPLE(?l) AS ?label) WHERE {{
         """Look every partner of the graph, and every subdivision of their countries, up in
         one scan of the gazetteer, once a generation: one country at a time would scan the
         60 MB file for each."""
-        if self._located == generation:
-            return
+        with self._locating:  # briefs computed together wait for the one scan
+            if self._located != generation:
+                self._scan(generation)
+
+    def _scan(self, generation: str | None) -> None:
         rows = self._run(with_prefixes("""
 SELECT ?name ?iso WHERE {
   ?f a cl:CollectiviteEtrangere ; rdfs:label ?name ; cl:pays/cl:codeIso2 ?iso .

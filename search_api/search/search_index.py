@@ -351,6 +351,25 @@ class SearchIndex:
         np.maximum.at(per_doc, self.chunk_doc, inner_products(rows, query_vector))
         return per_doc if docs is None else per_doc[docs]
 
+    def dense_scores_many(self, query_vectors: np.ndarray) -> np.ndarray:
+        """:meth:`dense_scores` of every document for several queries, one row per query: one
+        matrix product reads the stored vectors once for the whole batch — at 16 concurrent
+        searches about 8 times less per query than one pass per query (bench/load.py)."""
+        products = np.asarray(self.vectors.rows() @ np.asarray(query_vectors, np.float32).T)
+        if self._single_chunk:
+            return products.T.astype(np.float64)
+        return np.stack([max_by_group(products[:, i], self.chunk_doc, len(self.docs))
+                         for i in range(products.shape[1])])
+
+    def reference_scores_many(self, query_vectors: np.ndarray) -> np.ndarray:
+        """:meth:`reference_scores` for several queries, one row per query."""
+        chunk_scores = self._reference_rows @ np.asarray(query_vectors, np.float32).T
+        if self._single_chunk:
+            return np.asarray(chunk_scores.T, dtype=np.float64)
+        return np.stack([max_by_group(chunk_scores[:, i], self._reference_group,
+                                      len(self.reference))
+                         for i in range(chunk_scores.shape[1])])
+
     def reference_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Scores of the fixed reference sample of documents (for standardisation), computed
         like :meth:`dense_scores`."""

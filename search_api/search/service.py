@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,16 @@ MAX_LIMIT = 100
 #: as many keyword matches; every other search scores its candidates exhaustively.
 APPROXIMATE_POOL = 2000
 QUERY_CACHE = 512
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """A query's vector and, when it was encoded with a batch over an exact index, its dense
+    and reference scores against every document (else ``None``: computed on demand)."""
+
+    vector: np.ndarray
+    dense: np.ndarray | None = None
+    reference: np.ndarray | None = None
 #: Place steering of a query whose subject is generic: above any score difference.
 PLACE_ONLY = 1e3
 
@@ -80,8 +91,9 @@ class SearchService:
         self.reader = QueryReader(index, place_forms)
         self._lock = threading.Lock()  # guards the query-vector cache
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        # One encoder call at a time, batching the queries of concurrent requests.
-        self._batcher = QueryBatcher(index.encoder.encode_queries)
+        # One encoder call at a time, batching the queries of concurrent requests, and
+        # scoring them against every document together.
+        self._batcher = QueryBatcher(self._encode_batch)
         # Listing order of a search without text: most recent first, then identifier.
         years = index.years.astype(np.float64)
         self._recency = years * 1e6 - np.arange(len(index))  # docs are sorted by id already
@@ -99,17 +111,31 @@ class SearchService:
     # ------------------------------------------------------------------ helpers
     def query_vector(self, text: str) -> np.ndarray:
         """The query's embedding (an LRU cache spares the model repeated queries)."""
+        return self._encoded(text).vector
+
+    def _encode_batch(self, texts: list[str]) -> list[_Encoded]:
+        """Vectors of ``texts`` and, over an exact index, their scores against every document:
+        under load the batch's queries share one pass over the stored vectors (an approximate
+        index scores only each query's candidates)."""
+        vectors = self.index.encoder.encode_queries(texts)
+        if self.index.vectors.kind != "exact":
+            return [_Encoded(v) for v in vectors]
+        dense = self.index.dense_scores_many(vectors)
+        reference = self.index.reference_scores_many(vectors)
+        return [_Encoded(v, d, r) for v, d, r in zip(vectors, dense, reference, strict=True)]
+
+    def _encoded(self, text: str) -> _Encoded:
         with self._lock:
             cached = self._vectors.get(text)
             if cached is not None:
                 self._vectors.move_to_end(text)
-                return cached
-        vector = self._batcher.encode(text)
+                return _Encoded(cached)
+        encoded = self._batcher.encode(text)
         with self._lock:
-            self._vectors[text] = vector
+            self._vectors[text] = encoded.vector  # the vector only: scores are 8 bytes a doc
             if len(self._vectors) > QUERY_CACHE:
                 self._vectors.popitem(last=False)
-        return vector
+        return encoded
 
     def allowed_values(self) -> dict[str, dict[str, str]]:
         """Every filter's allowed values with their French labels."""
@@ -155,15 +181,18 @@ class SearchService:
         only reorders (docs in :mod:`search_api.search.ranking`)."""
         weights = weights or self.weights
         index = self.index
-        vector = self.query_vector(query)
+        encoded = self._encoded(query)
+        vector = encoded.vector
         stems = index.keyword.analyzer.stems(query)
         kind = ranking.query_kind(len(set(stems)), weights.short_words)
         if weights.language_balance:
             stems = [s for s in stems if s not in index.foreign_stems]
         positions = np.flatnonzero(needed)
         dense = np.full(len(index), -np.inf)
-        dense[positions] = index.dense_scores(vector, positions)
-        reference = index.reference_scores(vector)
+        dense[positions] = (encoded.dense[positions] if encoded.dense is not None
+                            else index.dense_scores(vector, positions))
+        reference = (encoded.reference if encoded.reference is not None
+                     else index.reference_scores(vector))
         z = ranking.standardise(dense, reference)
         if weights.language_balance:
             z = ranking.language_balance(z, index.languages, index.reference,
