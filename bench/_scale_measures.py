@@ -81,16 +81,16 @@ def wait_settled(pid: int, limit: float, quiet: float = 30.0) -> float:
 
 
 def _tier_folder(data_dir: Path, spec: str | None) -> tuple[Path, str]:
-    """The search folder built with ``spec`` (default: the served one) and its spec."""
+    """The search folder built with ``spec`` if there is one, else the served one; its spec."""
     gen = KnowledgeBase(Settings(data_dir=data_dir)).datadir.require_current()
-    folders = [gen.search_path, *sorted(gen.path.glob("search*"))]
-    for folder in folders:
+    found: dict[str, Path] = {}
+    for folder in [*sorted(gen.path.glob("search*")), gen.search_path]:
         manifest = folder / "manifest.json"
         if folder.is_dir() and manifest.exists():
-            found = str(json.loads(manifest.read_text("utf-8"))["spec"])
-            if spec is None or found == spec:
-                return folder, found
-    raise FileNotFoundError(f"aucun index de recherche « {spec} » dans {gen.path}")
+            found[str(json.loads(manifest.read_text("utf-8"))["spec"])] = folder
+    served = str(json.loads((gen.search_path / "manifest.json").read_text("utf-8"))["spec"])
+    chosen = spec if spec in found else served
+    return found[chosen], chosen
 
 
 def _timed_searches(service: SearchService, texts: list[str],

@@ -21,7 +21,9 @@ projects in ``--data-dir``) it prints, in one JSON document:
   (``memory``: ``sparql_in_memory``, 1 worker, no spare: one copy is measured, not three, to
   leave the shared machine some memory; the default setting holds three).  Resident memory of
   the server and of each worker once the copies are made, and search latency over HTTP with
-  and without filters (distinct queries, so no cache helps);
+  and without filters (distinct queries, so no cache helps; with the first of ``--modes``).
+  On the disk store the 10× queries mostly pass ``sparql_timeout`` (30 s) on 2 shared cores:
+  ``--modes memory`` skips that mode;
 * ``virtuoso``: a private Virtuoso (graph/virtuoso.py) loaded by ``cooplink push --to`` and its
   bulk loader (bench/_load_servers.py): start and load seconds, resident memory, database size,
   and ``cooplink serve`` over it (``COOPLINK_SPARQL_ENDPOINT``, no SPARQL workers);
@@ -29,7 +31,8 @@ projects in ``--data-dir``) it prints, in one JSON document:
   ``--repeats`` warm runs per engine: ``http`` (embedded, in-memory worker), ``http_disk``,
   ``virtuoso`` (Virtuoso directly) and ``remote`` (cooplink over Virtuoso), with bench/sparql.py's
   ratios and summary;
-* ``search``: the search service in-process on the served tier, exact index against HNSW built
+* ``search``: the search service in-process on the ``--encoder`` tier (the served one if the
+  folder has none), exact index against HNSW built
   with ``search_approximate_threshold`` lowered below the vector count (``--hnsw-threshold``),
   with and without filters: which index, at how many vectors, p50/p95.
 
@@ -169,8 +172,8 @@ def _urlencode(params: dict[str, str]) -> str:
 def embedded(data_dir: Path, mode: str, queries: dict[str, str], args: argparse.Namespace,
              texts: list[str], filters: list[dict[str, str]]) -> tuple[dict[str, Any],
                                                                        dict[str, Any]]:
-    """One ``cooplink serve`` on the embedded store: its memory, the query set and (in disk
-    mode) search over HTTP."""
+    """One ``cooplink serve`` on the embedded store: its memory, the query set and (in the
+    first mode measured) search over HTTP."""
     memory = mode == "memory"
     env = {"COOPLINK_SPARQL_IN_MEMORY": str(memory).lower(),
            "COOPLINK_SPARQL_WORKERS": "1" if memory else "2",
@@ -184,7 +187,7 @@ def embedded(data_dir: Path, mode: str, queries: dict[str, str], args: argparse.
                                   "search_tier": server.health.get("search", {})}
         endpoint = Endpoint(server.port)
         times = run_queries(endpoint.query, queries, args.repeats)
-        if not memory:
+        if mode == args.modes[0]:
             report["search_http"] = search_http(server.url, texts, filters)
         report["rss_after"] = rss_breakdown(server.proc.pid)
     finally:
@@ -243,7 +246,8 @@ def point(data_dir: Path, label: str, args: argparse.Namespace,
         engines |= more
     report["sparql"] = _combine(engines)
     print("search in-process…", file=sys.stderr)
-    report["search"] = search_inprocess(data_dir, texts, filters, args.hnsw_threshold)
+    report["search"] = search_inprocess(data_dir, texts, filters, args.hnsw_threshold,
+                                        args.encoder)
     return report
 
 
