@@ -24,8 +24,8 @@ from search_api.search.service import SearchService, limit_threads  # noqa: E402
 from search_api.search.vector_index import build_vector_index  # noqa: E402
 from search_api.settings import Settings  # noqa: E402
 
-__all__ = ["Endpoint", "dir_mb", "percentiles", "rss_breakdown", "search_inprocess",
-           "wait_settled"]
+__all__ = ["Endpoint", "dir_mb", "memory_copy", "percentiles", "rss_breakdown",
+           "search_inprocess", "wait_settled"]
 
 
 class Endpoint:
@@ -39,6 +39,21 @@ class Endpoint:
     def query(self, sparql: str, graph: bool) -> bytes:
         return _get(self, "/sparql?" + urllib.parse.urlencode({"query": sparql}),  # type: ignore[arg-type]
                     graph)
+
+
+def memory_copy(data_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """The in-memory copy a SPARQL worker makes (``sparql_in_memory``), made in this process:
+    the store, and its seconds and resident memory (this process's growth)."""
+    import psutil
+
+    from graph.evaluation import open_store
+
+    gen = KnowledgeBase(Settings(data_dir=data_dir)).datadir.require_current()
+    before = psutil.Process().memory_info().rss
+    started = time.perf_counter()
+    store = open_store(gen.store_path, True)
+    return store, {"copy_s": round(time.perf_counter() - started, 1),
+                   "copy_rss_mb": round((psutil.Process().memory_info().rss - before) / 2**20)}
 
 
 def dir_mb(path: Path) -> float:

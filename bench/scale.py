@@ -27,10 +27,12 @@ projects in ``--data-dir``) it prints, in one JSON document:
 * ``virtuoso``: a private Virtuoso (graph/virtuoso.py) loaded by ``cooplink push --to`` and its
   bulk loader (bench/_load_servers.py): start and load seconds, resident memory, database size,
   and ``cooplink serve`` over it (``COOPLINK_SPARQL_ENDPOINT``, no SPARQL workers);
+* ``inprocess`` (``--modes inprocess``): a worker's in-memory copy made in this process, its
+  seconds and memory, and the query set on it without the worker's time limit;
 * ``sparql``: bench/sparql.py's query set (its 9 shapes and the editor's examples), medians of
   ``--repeats`` warm runs per engine: ``http`` (embedded, in-memory worker), ``http_disk``,
-  ``virtuoso`` (Virtuoso directly) and ``remote`` (cooplink over Virtuoso), with bench/sparql.py's
-  ratios and summary;
+  ``inprocess``, ``virtuoso`` (Virtuoso directly) and ``remote`` (cooplink over Virtuoso),
+  with bench/sparql.py's ratios and summary;
 * ``search``: the search service in-process on the ``--encoder`` tier (the served one if the
   folder has none), exact index against HNSW built
   with ``search_approximate_threshold`` lowered below the vector count (``--hnsw-threshold``),
@@ -63,12 +65,22 @@ from bench._load_servers import Serve, get_json, start_virtuoso  # noqa: E402
 from bench._scale_measures import (  # noqa: E402
     Endpoint,
     dir_mb,
+    memory_copy,
     percentiles,
     rss_breakdown,
     search_inprocess,
     wait_settled,
 )
-from bench.sparql import Direct, _measure, _ratios, _rss_mb, _summary, query_set  # noqa: E402
+from bench.sparql import (  # noqa: E402
+    Direct,
+    _measure,
+    _ratios,
+    _rss_mb,
+    _serialise,
+    _summary,
+    query_set,
+)
+from graph.namespaces import PREFIXES  # noqa: E402
 from graph.query_guard import shape  # noqa: E402
 from graph.virtuoso import Virtuoso, server_binary  # noqa: E402
 from search_api.knowledge_base import KnowledgeBase  # noqa: E402
@@ -195,6 +207,20 @@ def embedded(data_dir: Path, mode: str, queries: dict[str, str], args: argparse.
     return report, times
 
 
+def inprocess(data_dir: Path, queries: dict[str, str],
+              args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The query set on an in-memory copy in this process, as a worker evaluates it but
+    without its time limit (``sparql_timeout`` kills a worker, whose replacement copies the
+    graph again: at 10× the endpoint's own figures are mostly 503s)."""
+    print("in-process memory copy…", file=sys.stderr)
+    store, report = memory_copy(data_dir)
+
+    def run(sparql: str, _graph: bool) -> bytes:
+        return _serialise(store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=True))
+
+    return report, run_queries(run, queries, args.repeats)
+
+
 def virtuoso(data_dir: Path, folder: Path, buffers: int, queries: dict[str, str],
              args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """A private Virtuoso loaded by ``cooplink push``: load, memory, size, the query set
@@ -237,6 +263,9 @@ def point(data_dir: Path, label: str, args: argparse.Namespace,
     report: dict[str, Any] = {"build": build_report, "dataset": facts, "embedded": {}}
     engines: dict[str, dict[str, dict[str, Any]]] = {}
     for mode in args.modes:
+        if mode == "inprocess":
+            report["inprocess"], engines["inprocess"] = inprocess(data_dir, queries, args)
+            continue
         report["embedded"][mode], times = embedded(data_dir, mode, queries, args, texts, filters)
         engines["http" if mode == "memory" else "http_disk"] = times
     if not args.no_virtuoso and server_binary() is not None:
@@ -245,6 +274,8 @@ def point(data_dir: Path, label: str, args: argparse.Namespace,
                                             queries, args)
         engines |= more
     report["sparql"] = _combine(engines)
+    if args.no_search:
+        return report
     print("search in-process…", file=sys.stderr)
     report["search"] = search_inprocess(data_dir, texts, filters, args.hnsw_threshold,
                                         args.encoder)
@@ -296,8 +327,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--virtuoso-dir", type=Path, default=Path("/tmp/cooplink-scale-virtuoso"))
     parser.add_argument("--virtuoso-buffers", type=int, default=0,
                         help="8 KiB pages (0: 85,000 at 1×, 400,000 above 2 M triples)")
-    parser.add_argument("--modes", nargs="+", default=["disk", "memory"],
-                        choices=["disk", "memory"], help="embedded SPARQL worker modes")
+    parser.add_argument("--modes", nargs="*", default=["disk", "memory"],
+                        choices=["disk", "memory", "inprocess"],
+                        help="embedded SPARQL modes: cooplink serve with disk or in-memory "
+                        "workers, or an in-memory copy queried in this process (none: skip)")
+    parser.add_argument("--no-search", action="store_true", help="skip the search measures")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-examples", action="store_true")
     parser.add_argument("--search-queries", type=int, default=100,
