@@ -257,7 +257,7 @@ def point(data_dir: Path, label: str, args: argparse.Namespace,
     project = _any_project(data_dir)
     queries = {name: text for name, text in query_set(
         Settings(data_dir=data_dir).base_uri, project, not args.no_examples).items()
-        if name not in args.skip_queries.split(",")}
+        if name not in args.skip_queries.split(",") and not args.no_sparql}
     rng = random.Random(13)
     texts = [t for t in query_texts() if len(t) > 3][: 2 * args.search_queries]
     filters = [f for f in (search_filters(rng) for _ in range(2000))
@@ -336,6 +336,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-search", action="store_true", help="skip the search measures")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-examples", action="store_true")
+    parser.add_argument("--no-sparql", action="store_true",
+                        help="no SPARQL query set (memory and search only)")
     parser.add_argument("--skip-queries", default="",
                         help="query names left out, comma-separated (e.g. example-05: more "
                         "than 9 minutes on the 10× in-memory copy)")
