@@ -107,12 +107,13 @@ class Serve:
 
 
 def start_virtuoso(data_dir: Path, folder: Path, http_port: int, sql_port: int,
-                   log: Path) -> tuple[Virtuoso, dict[str, Any]]:
+                   log: Path, buffers: int = 85_000) -> tuple[Virtuoso, dict[str, Any]]:
     """A private Virtuoso in ``folder`` holding ``data_dir``'s served generation, loaded by
     ``cooplink push --to`` through the bulk loader.  A folder that already holds the same
-    generation (a previous run's ``pushed.json``) is not loaded again."""
+    generation (a previous run's ``pushed.json``) is not loaded again.  ``buffers``: its
+    8 KiB pages (85,000 ≈ 700 MB holds the default dataset)."""
     server = Virtuoso(folder, http_port=http_port or free_port(),
-                      sql_port=sql_port or free_port(), buffers=85_000)
+                      sql_port=sql_port or free_port(), buffers=buffers)
     started = time.monotonic()
     server.start()
     report: dict[str, Any] = {"start_s": round(time.monotonic() - started, 1)}

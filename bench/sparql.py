@@ -86,6 +86,17 @@ QUERIES: dict[str, str] = {
 }
 
 
+def query_set(base_uri: str, project: str, examples: bool = True) -> dict[str, str]:
+    """The benchmark's queries by name, ready to send: the shapes of :data:`QUERIES` with the
+    prologue, ``base_uri`` and one project's URI filled in, then the editor's examples."""
+    base = base_uri.rstrip("/")
+    queries = {name: sparql_prologue() + q.replace("{base}", base).replace("{project}", project)
+               for name, q in QUERIES.items()}
+    if examples:
+        queries |= {f"example-{e.id[:2]}": e.query for e in load_examples()}
+    return queries
+
+
 def _serialise(result: Any) -> bytes:
     if isinstance(result, (ox.QuerySolutions, ox.QueryBoolean)):
         return bytes(result.serialize(format=ox.QueryResultsFormat.JSON) or b"")
@@ -331,16 +342,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     store = open_store(gen.store_path, in_memory)  # what the endpoint's workers evaluate on
     load_s = time.perf_counter() - started
-    base = kb.settings.base_uri.rstrip("/")
     found = store.query("SELECT ?p WHERE { ?p a cl:Projet } LIMIT 1", prefixes=PREFIXES,
                         use_default_graph_as_union=True)
     assert isinstance(found, ox.QuerySolutions)
-    project = next(iter(found))[0]
-    queries = {name: sparql_prologue() + q.replace("{base}", base).replace("{project}",
-                                                                             project.value)
-               for name, q in QUERIES.items()}
-    if not args.no_examples:
-        queries |= {f"example-{e.id[:2]}": e.query for e in load_examples()}
+    queries = query_set(kb.settings.base_uri, next(iter(found))[0].value, not args.no_examples)
     if args.only:
         wanted = [n.strip() for n in args.only.split(",") if n.strip()]
         unknown = sorted(set(wanted) - queries.keys())
