@@ -13,13 +13,11 @@ import os
 import shutil
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from concurrent.futures import Future
 from contextlib import suppress
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
@@ -43,6 +41,7 @@ from ingest.validation import Shapes
 from search_api.outcome import IngestOutcome
 from search_api.search._place_data import PlaceForm
 from search_api.search.encoder import Encoder, load_encoder
+from search_api.search.memo import SHELF_ENTRIES, GenerationMemo
 from search_api.search.places import builtin_forms
 from search_api.search.ranking import FusionWeights
 from search_api.search.search_index import SearchIndex, cache_root
@@ -62,9 +61,6 @@ from search_api.settings import Settings
 from search_api.write_path import WritePath, build_search
 
 T = TypeVar("T")
-#: Page figures kept per generation (every country, theme and profile visited, at most): the
-#: bound of a ``memo`` shelf unless its caller gives one.
-MEMO_ENTRIES = 2048
 
 
 class KnowledgeBase:
@@ -85,11 +81,8 @@ class KnowledgeBase:
         self._load_lock = threading.Lock()  # one search index load at a time
         self._encoder_lock = threading.Lock()  # one model load at a time
         self._place_forms: tuple[PlaceForm, ...] | None = None  # the built-in gazetteer, read once
-        # Figures of the pages, computed once per served generation (see ``memo``): one LRU
-        # shelf per kind of value, and the computations in flight.
-        self._memo: dict[str, OrderedDict[Hashable, object]] = {}
-        self._memo_generation: str | None = None
-        self._flights: dict[tuple[str | None, str, Hashable], Future[Any]] = {}
+        # Figures of the pages, computed once per served generation (see ``memo``)
+        self._memo = GenerationMemo(self._served_generation)
         #: False until ``warm`` has loaded the model and indexes (``/healthz``: "starting").
         self.ready = False
 
@@ -160,11 +153,14 @@ class KnowledgeBase:
         if not s.sparql_endpoint:
             return None
         if self._remote is None:
-            self._remote = RemoteStore(
-                s.sparql_endpoint, update_endpoint=s.sparql_update_endpoint or None,
-                user=s.sparql_user, password=s.sparql_password.get_secret_value(),
-                timeout=s.sparql_timeout, max_rows=s.sparql_endpoint_max_rows)
+            self._remote = self._open_remote(s.sparql_endpoint, s.sparql_timeout)
         return self._remote
+
+    def _open_remote(self, endpoint: str, timeout: float) -> RemoteStore:
+        s = self.settings
+        return RemoteStore(endpoint, update_endpoint=s.sparql_update_endpoint or None,
+                           user=s.sparql_user, password=s.sparql_password.get_secret_value(),
+                           timeout=timeout, max_rows=s.sparql_endpoint_max_rows)
 
     def local_store(self) -> OxigraphStore:
         """The served generation, opened read-only; reopened when a build has published."""
@@ -219,49 +215,15 @@ class KnowledgeBase:
         }
 
     def memo(self, key: Hashable, compute: Callable[[], T], *, shelf: str = "figures",
-             size: int = MEMO_ENTRIES) -> T:
-        """``compute()`` once per served generation and ``key`` (the figures of the state-of-
-        cooperation pages, country briefs, profiles: a graph never changes inside a
-        generation, so they are computed at the first visit and dropped when a rebuild is
-        published).  Each ``shelf`` keeps its last ``size`` values, so that many cheap values
-        (profiles) never push out the few costly ones (briefs).
+             size: int = SHELF_ENTRIES) -> T:
+        """``compute()`` once per served generation and ``key``, single flight, on LRU
+        shelves (:class:`GenerationMemo`): the figures of the state-of-cooperation pages,
+        country briefs, profiles, the graph's labels."""
+        return self._memo.get(key, compute, shelf=shelf, size=size)
 
-        Single flight: while one request computes a key, the others asking for it wait for
-        that computation and share its value (or its error, which is not kept) — N first
-        visits of a country brief cost one brief, not N racing for the same two cores."""
+    def _served_generation(self) -> str | None:
         gen = self.datadir.current()
-        generation = gen.id if gen is not None else None
-        flight_key = (generation, shelf, key)
-        with self._lock:
-            if self._memo_generation != generation:
-                self._memo.clear()
-                self._memo_generation = generation
-            kept = self._memo.setdefault(shelf, OrderedDict())
-            if key in kept:
-                kept.move_to_end(key)
-                return cast(T, kept[key])
-            flight = self._flights.get(flight_key)
-            computing = flight is None
-            if flight is None:
-                flight = self._flights[flight_key] = Future()
-        if not computing:
-            return cast(T, flight.result())
-        try:
-            value = compute()
-        except BaseException as exc:
-            with self._lock:
-                del self._flights[flight_key]
-            flight.set_exception(exc)
-            raise
-        with self._lock:  # kept and no longer in flight at once: no second computation
-            if self._memo_generation == generation:
-                kept = self._memo.setdefault(shelf, OrderedDict())
-                kept[key] = value
-                while len(kept) > size:
-                    kept.popitem(last=False)
-            del self._flights[flight_key]
-        flight.set_result(value)
-        return value
+        return gen.id if gen is not None else None
 
     # ---------------------------------------------------------------- writing
     # Every write is one transaction of named steps: see search_api/write_path.py.
@@ -309,12 +271,9 @@ class KnowledgeBase:
         endpoint = to or s.sparql_endpoint
         if not endpoint:
             raise BadRequest("aucun store distant : donnez --to URL ou COOPLINK_SPARQL_ENDPOINT")
-        password = s.sparql_password.get_secret_value()
-        target = RemoteStore(endpoint, update_endpoint=s.sparql_update_endpoint or None,
-                             user=s.sparql_user, password=password,
-                             timeout=max(600.0, s.sparql_timeout),
-                             max_rows=s.sparql_endpoint_max_rows)
-        bulk = (BulkLoader(s.virtuoso_isql, password, s.virtuoso_load_dir)
+        target = self._open_remote(endpoint, max(600.0, s.sparql_timeout))  # a bulk load is long
+        bulk = (BulkLoader(s.virtuoso_isql, s.sparql_password.get_secret_value(),
+                           s.virtuoso_load_dir)
                 if s.virtuoso_isql and s.virtuoso_load_dir else None)
         if bulk is None and target.read_only:
             raise BadRequest("envoi impossible : il faut le point d'accès de mise à jour "
