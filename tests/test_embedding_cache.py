@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +77,14 @@ def test_two_writers_sharing_a_folder_lose_nothing(tmp_path: Path) -> None:
     assert missing == []
     assert np.array_equal(found[12], vectors(1, seed=100)[0])
     assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
+
+
+def test_shards_are_readable_as_the_umask_allows(tmp_path: Path) -> None:
+    # a server running as another user of the build's group reads the same cache
+    previous = os.umask(0o022)
+    try:
+        EmbeddingCache(tmp_path, "modele", 8).add([text_key("a")], vectors(1))
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*") if p.is_file()}
+    assert modes and set(modes.values()) == {0o644}, modes

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -119,10 +119,12 @@ class EmbeddingCache:
         """A complete file under a unique temporary name (never half-written under a real
         name, and two writers never share a temporary file)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=suffix)
-        with os.fdopen(fd, "wb") as fh:
+        path = self.folder / f".{uuid.uuid4().hex}{suffix}"
+        # os.open rather than mkstemp: the file gets the umask's permissions (mkstemp's 0600
+        # would hide the cache from a server running as another user of the same group)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as fh:
             write(fh)
-        return Path(name)
+        return path
 
     def _write_shard(self, keys: np.ndarray, vectors: np.ndarray) -> Path:
         meta = json.dumps({"model": self.model, "dimension": self.dimension}).encode("utf-8")
