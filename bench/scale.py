@@ -2,10 +2,10 @@
 
 Usage::
 
-    .venv/bin/python bench/scale.py --data-dir /work/cache/scale10 > scale.json      # 10×
+    .venv/bin/python bench/scale.py --data-dir var-10x > scale.json      # 10×
     .venv/bin/python bench/scale.py --scale 2 --data-dir /tmp/scale2 --no-virtuoso
-    .venv/bin/python bench/scale.py --data-dir /work/cache/scale10 --skip-build \\
-        --baseline /work/cache/default                   # reuse both built folders
+    .venv/bin/python bench/scale.py --data-dir var-10x --skip-build \\
+        --baseline var                                 # reuse both built folders
 
 For each size (``--baseline``, the built default dataset, as 1×; then ``--scale`` × 13,000
 projects in ``--data-dir``) it prints, in one JSON document:
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="never build: --data-dir must already hold a generation")
     parser.add_argument("--encoder", default="usem3",
                         help="search tier built after the quick one (hashing: none)")
-    parser.add_argument("--baseline", type=Path, default=Path("/work/cache/default"),
+    parser.add_argument("--baseline", type=Path, default=Path("var"),
                         help="the built 1× dataset, only read")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-virtuoso", action="store_true")
