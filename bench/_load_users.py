@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from _load_queries import query_texts, search_filters
 from _load_servers import get_json
@@ -22,6 +24,7 @@ JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html"}
 SPARQL = {"Accept": "application/sparql-results+json, application/n-triples;q=0.9"}
 CL = "https://w3id.org/cooplink/def#"
+T = TypeVar("T")
 #: Pairs of projects of the same country: its cost grows as the square of the countries' sizes,
 #: so the countries chosen set its duration; ``?fois`` repeats it for an engine that is fast
 #: even on every country (Virtuoso).
@@ -88,9 +91,9 @@ class Workload:
         """Size the slow query to about ``seconds`` on an idle server: time it on one country,
         pick countries (and repeats) whose squared sizes add up to the pairs that many seconds
         cover, time that, and correct the size once if it is off by more than 30 %."""
-        counts = get_json(f"{base}/sparql?" + urllib.parse.urlencode({"query": (
+        counts = _when_idle(lambda: get_json(f"{base}/sparql?" + urllib.parse.urlencode({"query": (
             f"PREFIX cl: <{CL}>\nSELECT ?pays (COUNT(?p) AS ?n) WHERE {{ ?p a cl:Projet ; "
-            f"cl:pays ?pays }} GROUP BY ?pays ORDER BY DESC(?n)")}), accept=SPARQL["Accept"])
+            f"cl:pays ?pays }} GROUP BY ?pays ORDER BY DESC(?n)")}), accept=SPARQL["Accept"]))
         sizes = {b["pays"]["value"]: int(b["n"]["value"])
                  for b in counts["results"]["bindings"]}
         probe = next((c for c, n in sizes.items() if n <= 900), next(iter(sizes)))
@@ -115,10 +118,27 @@ class Workload:
 
     @staticmethod
     def _time(base: str, query: str) -> float:
-        started = time.monotonic()
-        get_json(f"{base}/sparql", timeout=300, accept=SPARQL["Accept"],
-                 form={"query": query})  # by POST: the text can pass 8 kB
-        return time.monotonic() - started
+        def ask() -> float:
+            started = time.monotonic()
+            get_json(f"{base}/sparql", timeout=300, accept=SPARQL["Accept"],
+                     form={"query": query})  # by POST: the text can pass 8 kB
+            return time.monotonic() - started
+
+        return _when_idle(ask)
+
+
+def _when_idle(call: Callable[[], T], tries: int = 24) -> T:
+    """``call()``, again after the server's Retry-After while it answers 503 « serveur occupé »:
+    right after a 128-client stage its SPARQL slots are still taken by the queries in flight
+    (12 s at the median on Virtuoso), and the calibration must time an idle server."""
+    for _ in range(tries - 1):
+        try:
+            return call()
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or exc.headers.get("Retry-After") is None:
+                raise
+            time.sleep(float(exc.headers["Retry-After"]))
+    return call()
 
 
 def _slow(countries: list[str], repeat: int) -> str:
