@@ -47,12 +47,16 @@ class QueryTimeout(CooplinkError):
     status = 503
 
 
+#: seconds a client is told to wait (``Retry-After``) when its query could not be started
+RETRY_AFTER = 5
+
+
 class ServerBusy(QueryTimeout):
     """The query was not started: every query slot stayed taken (or the engine was still
     loading) for the whole wait allowed, or too many queries already wait.  Answered with
     ``Retry-After`` so that a client knows when to come back."""
 
-    def __init__(self, message: str, retry_after: int = 5) -> None:
+    def __init__(self, message: str, retry_after: int = RETRY_AFTER) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

@@ -53,7 +53,8 @@ from typing import Any
 import psutil
 
 from graph._query_worker import EngineFailure, EnginePanic
-from graph.errors import BadRequest, CooplinkError, QueryTimeout, ServerBusy
+from graph.admission import Admission
+from graph.errors import RETRY_AFTER, BadRequest, CooplinkError, QueryTimeout, ServerBusy
 from graph.evaluation import DEFAULT_MAX_BYTES, QueryAnswer, QueryRequest
 
 __all__ = ["EngineFailure", "EnginePanic", "QueryRunner"]
@@ -64,8 +65,6 @@ FunctionsFactory = str
 _WATCH_SECONDS = 0.2
 #: queries remembered as having killed a worker
 _FATAL_MEMORY = 256
-#: seconds a client is told to wait (``Retry-After``) when no worker could take its query
-RETRY_AFTER = 5
 _log = logging.getLogger(__name__)
 
 
@@ -202,7 +201,6 @@ class QueryRunner:
     ) -> None:
         self.store_path = store_path
         self.timeout = timeout
-        self.queue = max(0, queue)
         self.wait = timeout if wait is None else wait
         self.max_rows = max_rows
         self.max_bytes = max_bytes
@@ -217,10 +215,12 @@ class QueryRunner:
         self._lock = threading.Condition()  # guards the fields below; notified on release
         self._live = 0  # processes, idle or busy
         self._busy = 0  # queries being evaluated
-        self._waiting = 0  # queries waiting for a worker
         self._epoch = 0  # bumped by close(); older workers are retired when released
         self._path: str | None = None  # latest generation seen, loaded by new workers
         self._fatal: OrderedDict[str, str] = OrderedDict()  # query key -> why it is refused
+        # at most ``queue`` queries wait for a worker (graph/admission.py)
+        self._admission = Admission(
+            self._lock, queue, lambda: f"les {self.size} moteurs de requêtes SPARQL sont pris")
 
     @property
     def capacity(self) -> int:
@@ -256,12 +256,6 @@ class QueryRunner:
                     with contextlib.suppress(OSError):  # a dead worker fails its next query
                         worker.warm(path)
 
-    def _busy_error(self) -> ServerBusy:
-        return ServerBusy(
-            f"serveur occupé : les {self.size} moteurs de requêtes SPARQL sont pris et "
-            f"{self._waiting} requêtes attendent déjà ; réessayez dans {RETRY_AFTER} s",
-            RETRY_AFTER)
-
     def _take(self) -> _Worker | None:
         """A worker for a query, if one may start now (caller holds the lock)."""
         if self._busy >= self.size:
@@ -278,28 +272,6 @@ class QueryRunner:
             self._busy += 1
             return self._spawn()
         return None
-
-    def _acquire(self, deadline: float) -> _Worker:
-        """A worker by ``deadline``; :class:`ServerBusy` at once when ``queue`` queries already
-        wait, or at the deadline."""
-        with self._lock:
-            worker = self._take()
-            if worker is not None:
-                return worker
-            if self._waiting >= self.queue:
-                raise self._busy_error()
-            self._waiting += 1
-            try:
-                while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise self._busy_error()
-                    self._lock.wait(remaining)
-                    worker = self._take()
-                    if worker is not None:
-                        return worker
-            finally:
-                self._waiting -= 1
 
     def _release(self, worker: _Worker) -> None:
         with self._lock:
@@ -374,7 +346,7 @@ class QueryRunner:
             raise BadRequest(refused)
         path = str(self.store_path())
         self._notice(path)
-        worker = self._acquire(waited)
+        worker = self._admission.enter(self._take, waited)
         try:
             self._load(worker, path, waited)
         except CooplinkError:

@@ -33,7 +33,8 @@ from dataclasses import replace
 
 from graph import _sparql_lexer as lex
 from graph import query_guard
-from graph.errors import BadRequest, Forbidden, QueryTimeout, ServerBusy
+from graph.admission import Admission
+from graph.errors import BadRequest, Forbidden, QueryTimeout
 from graph.evaluation import DEFAULT_MAX_BYTES, QueryAnswer, QueryRequest, serialize_answer
 from graph.remote import (
     SOLUTIONS_MEDIA,
@@ -44,8 +45,6 @@ from graph.remote import (
     parse_triples,
 )
 
-#: seconds a client is told to wait (``Retry-After``) when no slot could take its query
-RETRY_AFTER = 5
 #: namespaces of Virtuoso's built-in and SQL functions (``bif:``, ``sql:`` and their IRIs)
 _ENGINE_NAMESPACES = ("bif:", "sql:", "http://www.openlinksw.com/schemas/bif#",
                       "http://www.openlinksw.com/schemas/sql#")
@@ -81,11 +80,12 @@ class RemoteRunner:
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.size = max(1, workers)
-        self.queue = max(0, queue)
         self.wait = timeout if wait is None else wait
-        self._slots = threading.Condition()  # guards the two counts below
-        self._busy = 0
-        self._waiting = 0
+        self._slots = threading.Condition()  # guards the count below
+        self._busy = 0  # queries being evaluated
+        # at most ``queue`` queries wait for a slot (graph/admission.py)
+        self._admission = Admission(
+            self._slots, queue, lambda: f"les {self.size} requêtes SPARQL simultanées sont prises")
 
     def start(self) -> None:
         """Nothing to start: the engine runs elsewhere (same interface as QueryRunner)."""
@@ -113,7 +113,7 @@ class RemoteRunner:
         refuse_engine_extensions(request.sparql)
         query_guard.verify_parsed(request.sparql, request.allowed_services, request.base_iri,
                                   sandboxed=False)
-        self._acquire(waited)
+        self._admission.enter(self._take, waited)
         try:
             return self._ask(request, form, time.monotonic() + self.timeout)
         finally:
@@ -121,28 +121,12 @@ class RemoteRunner:
                 self._busy -= 1
                 self._slots.notify()
 
-    def _acquire(self, deadline: float) -> None:
-        with self._slots:
-            if self._busy < self.size:
-                self._busy += 1
-                return
-            if self._waiting >= self.queue:
-                raise self._busy_error()
-            self._waiting += 1
-            try:
-                while self._busy >= self.size:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise self._busy_error()
-                    self._slots.wait(remaining)
-                self._busy += 1
-            finally:
-                self._waiting -= 1
-
-    def _busy_error(self) -> ServerBusy:
-        return ServerBusy(f"serveur occupé : les {self.size} requêtes SPARQL simultanées sont "
-                          f"prises et {self._waiting} attendent déjà ; réessayez dans "
-                          f"{RETRY_AFTER} s", RETRY_AFTER)
+    def _take(self) -> bool | None:
+        """A slot for a query, if one is free (caller holds the lock)."""
+        if self._busy >= self.size:
+            return None
+        self._busy += 1
+        return True
 
     def _ask(self, request: QueryRequest, form: str, deadline: float) -> QueryAnswer:
         graph = form in ("construct", "describe")

@@ -165,7 +165,7 @@ def test_a_busy_endpoint_answers_503_with_retry_after_at_once(
     """Every SPARQL worker taken and no room to wait: « serveur occupé » now, and when to
     come back, rather than a 503 after the whole time limit."""
     runner = app.state.query_runner
-    monkeypatch.setattr(runner, "queue", 0)
+    monkeypatch.setattr(runner._admission, "queue", 0)
     monkeypatch.setattr(runner, "_busy", runner.size)  # as if every worker were evaluating
     response = client.get("/sparql", params={"query": "ASK {}"})
     assert "serveur occupé" in _check_json(response, 503)["error"]

@@ -217,7 +217,7 @@ def _in_threads(runner: QueryRunner, requests: list[QueryRequest]) -> list[objec
     for i, thread in enumerate(threads):
         thread.start()
         # it holds the worker, waits for it or was answered before the next one is sent
-        while runner._busy + runner._waiting < i + 1 and thread.is_alive():
+        while runner._busy + runner._admission.waiting < i + 1 and thread.is_alive():
             thread.join(0.01)
     for thread in threads:
         thread.join(60)
