@@ -276,10 +276,9 @@ def _evaluate(
     if not queries:
         if method == "POST":
             raise BadRequest("paramètre « query » manquant")
-        explicit = _one(params, "format", "output")
-        fmt = (neg.format_param(explicit, graph=True) if explicit else
-               neg.negotiate(accept, [*neg.graph_offers(), ("text/html", neg.HTML)]))
-        return _Editor(None) if fmt == neg.HTML else _Description(fmt or "ttl")
+        # no query: the editor for a browser, else the service description (RDF)
+        fmt = _choose_format(accept, method, params, graph=True)
+        return _Editor(None) if fmt == neg.HTML else _Description(fmt)
     query = queries[0]
     s = kb.settings
     endpoint_url = public_endpoint(kb)
