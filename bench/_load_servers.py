@@ -36,6 +36,23 @@ def get_json(url: str, timeout: float = 120.0, accept: str = "application/json",
         return json.loads(answer.read())
 
 
+def rss_breakdown(pid: int) -> dict[str, Any]:
+    """Resident memory of a server process and of each of its children (the SPARQL workers,
+    an index upgrade), in MB."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        children = proc.children(recursive=True)
+        server = proc.memory_info().rss
+        workers = sorted((c.memory_info().rss for c in children), reverse=True)
+    except psutil.Error:
+        return {}
+    return {"total_mb": round((server + sum(workers)) / 2**20),
+            "server_mb": round(server / 2**20),
+            "workers_mb": [round(w / 2**20) for w in workers]}
+
+
 class Serve:
     """``cooplink serve`` on ``data_dir`` at ``port`` (0: a free one), its output in ``log``."""
 
@@ -86,15 +103,7 @@ class Serve:
 
     def rss_mb(self) -> int:
         """Resident memory of the server and its SPARQL worker processes."""
-        import psutil
-
-        try:
-            proc = psutil.Process(self.proc.pid)
-            total = proc.memory_info().rss + sum(c.memory_info().rss
-                                                 for c in proc.children(recursive=True))
-        except psutil.Error:
-            return 0
-        return round(total / 2**20)
+        return int(rss_breakdown(self.proc.pid).get("total_mb", 0))
 
     def close(self) -> None:
         if self.proc.poll() is None:

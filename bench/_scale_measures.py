@@ -16,6 +16,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._load_servers import rss_breakdown  # noqa: E402
 from bench.search import percentiles  # noqa: E402
 from bench.sparql import _get  # noqa: E402
 from search_api.knowledge_base import KnowledgeBase  # noqa: E402
@@ -61,23 +62,6 @@ def dir_mb(path: Path) -> float:
     if not path.exists():
         return 0.0
     return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20, 1)
-
-
-def rss_breakdown(pid: int) -> dict[str, Any]:
-    """Resident memory of a server process and of each of its children (the SPARQL workers,
-    an index upgrade), in MB."""
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        children = proc.children(recursive=True)
-        server = proc.memory_info().rss
-        workers = sorted((c.memory_info().rss for c in children), reverse=True)
-    except psutil.Error:
-        return {}
-    return {"total_mb": round((server + sum(workers)) / 2**20),
-            "server_mb": round(server / 2**20),
-            "workers_mb": [round(w / 2**20) for w in workers]}
 
 
 def wait_settled(pid: int, limit: float, quiet: float = 30.0) -> float:
