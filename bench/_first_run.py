@@ -18,7 +18,6 @@ ready, first search and first SPARQL answer within 10 s on 2 cores).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,14 +26,10 @@ from typing import Any
 
 import httpx
 
+from graph.virtuoso import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 COOPLINK = [sys.executable, "-m", "search_api.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
@@ -57,7 +52,7 @@ def first_run(data_dir: Path, projects: int | None = None, timeout: float = 3600
     subprocess.run(build, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     out: dict[str, Any] = {"graph_built_s": elapsed()}
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [*COOPLINK, "serve", "--data-dir", str(data_dir), "--port", str(port)],
@@ -103,7 +98,7 @@ def restart(data_dir: Path, timeout: float = 300.0) -> dict[str, Any]:
     ``ok``, and to the first search and SPARQL answers (sent as soon as ``/healthz`` answers:
     they wait for what they need)."""
     env = {**os.environ}
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     elapsed = lambda: round(time.perf_counter() - started, 2)  # noqa: E731

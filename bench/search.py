@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._first_run import first_run, restart  # noqa: E402
+from graph.virtuoso import free_port  # noqa: E402
 from search_api.knowledge_base import KnowledgeBase  # noqa: E402
 from search_api.search.evaluation import (  # noqa: E402
     check_service,
@@ -115,12 +115,6 @@ def bench_query(service: SearchService, queries: list[str]) -> dict[str, Any]:
             "vectors": len(index.vectors)}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def bench_http(service: SearchService, data_dir: Path, queries: list[str],
                filters: list[dict[str, str]], clients: int, seconds: float) -> dict[str, Any]:
     """Latency and throughput of a real server process, and its resident memory.
@@ -131,7 +125,7 @@ def bench_http(service: SearchService, data_dir: Path, queries: list[str],
     import faiss
     import psutil
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "COOPLINK_DATA_DIR": str(data_dir)}
     server = subprocess.Popen([sys.executable, "-m", "search_api.cli", "serve",
                                "--port", str(port)], env=env,

@@ -32,7 +32,6 @@ import http.client
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,7 +50,7 @@ from graph.evaluation import open_store
 from graph.namespaces import PREFIXES, sparql_prologue
 from graph.query_guard import shape
 from graph.remote import VIRTUOSO_DESCRIBE, remote_text
-from graph.virtuoso import Virtuoso, server_binary
+from graph.virtuoso import Virtuoso, free_port, server_binary
 from search_api.http.sparql import load_examples
 from search_api.knowledge_base import KnowledgeBase
 from search_api.settings import Settings
@@ -113,18 +112,11 @@ def _timed(run: Callable[[], bytes], repeats: int) -> tuple[list[float], int]:
     return times, size
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Server:
     """``cooplink serve`` in a child process, queried over one keep-alive connection."""
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         cli = Path(sys.executable).with_name("cooplink")
         self.proc = subprocess.Popen(
             [str(cli), "serve", "--data-dir", str(data_dir), "--port", str(self.port)],
@@ -254,7 +246,7 @@ def start_virtuoso(kb: KnowledgeBase, folder: Path) -> tuple[Virtuoso, dict[str,
     import shutil
 
     shutil.rmtree(folder, ignore_errors=True)
-    server = Virtuoso(folder, http_port=_free_port(), sql_port=_free_port(), buffers=85_000)
+    server = Virtuoso(folder, http_port=free_port(), sql_port=free_port(), buffers=85_000)
     started = time.perf_counter()
     server.start()
     start_s = time.perf_counter() - started
