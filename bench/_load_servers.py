@@ -37,15 +37,20 @@ def get_json(url: str, timeout: float = 120.0, accept: str = "application/json",
 
 
 def rss_breakdown(pid: int) -> dict[str, Any]:
-    """Resident memory of a server process and of each of its children (the SPARQL workers,
-    an index upgrade), in MB."""
+    """Memory of a server process and of each of its children (the SPARQL template and its
+    forks, an index upgrade), in MB: proportional (PSS), so the graph the forks share with
+    their template counts once in ``total_mb`` (resident sizes would count it per process)."""
     import psutil
+
+    def held(process: psutil.Process) -> int:
+        info = process.memory_full_info()
+        return int(getattr(info, "pss", info.rss))
 
     try:
         proc = psutil.Process(pid)
         children = proc.children(recursive=True)
-        server = proc.memory_info().rss
-        workers = sorted((c.memory_info().rss for c in children), reverse=True)
+        server = held(proc)
+        workers = sorted((held(c) for c in children), reverse=True)
     except psutil.Error:
         return {}
     return {"total_mb": round((server + sum(workers)) / 2**20),

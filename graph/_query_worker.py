@@ -108,6 +108,7 @@ class _Worker:
         self.opened: str | None = None
         self.loaded: Any = {}
         self.counts = planner.GraphCounts()
+        self.forked = False  # forked from a template: bound to the template's generation
 
     def load(self, store_path: str) -> None:
         """Open the generation at ``store_path``: queries are answered at once from the
@@ -115,6 +116,8 @@ class _Worker:
         background thread of low priority has made it (issue 9: a restarted server answers
         SPARQL in seconds, not after every worker has copied the graph)."""
         if self.store is None or self.opened != store_path:
+            if self.forked:  # the pool retires it instead (graph/_worker_template.py)
+                raise EngineFailure("ce processus ne sert que la génération précédente")
             # release the previous generation first: two in-memory copies may not fit
             self.store, self.opened, self.loaded = None, None, {}
             self.counts = planner.GraphCounts()
@@ -221,7 +224,8 @@ def _loop(conn: Connection, worker: _Worker) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m graph._query_worker FD [--in-memory] [--network] [module:factory]``."""
+    """``python -m graph._query_worker FD [--in-memory | --template] [--network]
+    [module:factory]`` (``--template``: see :mod:`graph._worker_template`)."""
     fd = int(argv[0])
     options = argv[1:]
     with contextlib.suppress(OSError):  # a platform without priorities still serves
@@ -229,7 +233,12 @@ def main(argv: list[str]) -> None:
     factory = next((a for a in options if not a.startswith("--")), None)
     conn = Connection(fd)
     try:
-        serve(conn, factory, "--in-memory" in options, "--network" in options)
+        if "--template" in options:
+            from graph._worker_template import serve_template
+
+            serve_template(conn, factory, "--network" in options)
+        else:
+            serve(conn, factory, "--in-memory" in options, "--network" in options)
     finally:
         conn.close()
         os._exit(0)  # skip interpreter teardown: nothing to flush, and it is faster

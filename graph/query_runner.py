@@ -23,10 +23,13 @@ Issue 8 made the pool robust to a visitor who kills workers on purpose:
 * a query that made a worker die by a signal is remembered (by its text and dataset) and
   refused at once if sent again, so it cannot cost a reload twice.
 
-By default (``in_memory``) a worker copies the served generation into an in-memory
-``pyoxigraph.Store``: on the default dataset (960k triples) 2 to 5 times faster than RocksDB,
-for about 10 s and 450 MB per worker.  Loading is a separate *warm-up* message, sent as soon as
-a worker starts or a new generation is seen.
+By default (``in_memory``) queries are evaluated on an in-memory ``pyoxigraph.Store``: on the
+default dataset (960k triples) 2 to 5 times faster than RocksDB.  One *template* process per
+generation makes that copy (about 10 s and 450 MB) and the workers are forked from it, sharing
+its pages (:mod:`graph._worker_template`): one copy for the pool, and a killed worker's
+successor ready in milliseconds.  Until the copy is made, spawned workers answer from the disk
+store; they give way to forks as soon as it is ready.  Loading is a separate *warm-up* message,
+sent as soon as a spawned worker starts or a new generation is seen.
 
 Workers are plain ``python -m graph._query_worker FD`` processes rather than
 ``multiprocessing`` ones: the ``spawn`` method would re-import the server's ``__main__`` (the
@@ -53,6 +56,7 @@ from typing import Any
 import psutil
 
 from graph._query_worker import EngineFailure, EnginePanic
+from graph._worker_template import ForkedProcess, Template
 from graph.admission import Admission
 from graph.errors import RETRY_AFTER, BadRequest, CooplinkError, QueryTimeout, ServerBusy
 from graph.evaluation import DEFAULT_MAX_BYTES, QueryAnswer, QueryRequest
@@ -84,14 +88,26 @@ class _LoadTimeout(Exception):
 
 class _Worker:
     """One worker process, seen from the parent.  Only the thread that acquired it (or the
-    runner, under its lock, while it is idle) talks to it."""
+    runner, under its lock, while it is idle) talks to it.  A *forked* worker came from a
+    template (:mod:`graph._worker_template`) with its generation loaded and serves only that
+    one; a spawned worker loads generations itself."""
 
-    def __init__(self, factory: str | None, in_memory: bool, network: bool, epoch: int) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes] | ForkedProcess, conn: Connection,
+                 epoch: int, loaded: str | None = None, sandboxed: bool | None = None) -> None:
+        self.proc = proc
+        self.conn = conn
         self.epoch = epoch
-        self.loaded: str | None = None  # generation the worker holds
+        self.forked = isinstance(proc, ForkedProcess)
+        self.loaded: str | None = loaded  # generation the worker holds
         self.loading: str | None = None  # generation of a warm-up whose answer is not read yet
         self.loading_since = 0.0
-        self.sandboxed: bool | None = None  # known once a warm-up answered
+        self.sandboxed: bool | None = sandboxed  # known once a warm-up answered
+        self._ps: psutil.Process | None = None
+
+    @classmethod
+    def spawn(cls, factory: str | None, in_memory: bool, network: bool, epoch: int) -> _Worker:
+        """A new ``python -m graph._query_worker`` process (``in_memory``: it makes its own
+        in-memory copy of each generation it loads)."""
         parent, child = socket.socketpair()
         args = [sys.executable, "-m", "graph._query_worker", str(child.fileno())]
         if in_memory:
@@ -100,10 +116,15 @@ class _Worker:
             args.append("--network")
         if factory:
             args.append(factory)
-        self.proc = subprocess.Popen(args, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(args, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
         child.close()
-        self.conn = Connection(parent.detach())
-        self._ps: psutil.Process | None = None
+        return cls(proc, Connection(parent.detach()), epoch)
+
+    @classmethod
+    def fork(cls, template: Template, epoch: int) -> _Worker:
+        """A worker forked from ``template``, holding its generation already."""
+        proc, conn = template.fork()
+        return cls(proc, conn, epoch, loaded=template.path, sandboxed=template.sandboxed)
 
     def warm(self, path: str) -> None:
         """Ask the worker to load ``path`` now; the answer is read by :meth:`settle`."""
@@ -137,10 +158,13 @@ class _Worker:
         self.sandboxed = payload["sandboxed"]
 
     def rss(self) -> int:
-        """Resident memory of the process in bytes (0 if it is gone)."""
+        """Memory the process holds, in bytes (0 if it is gone): resident memory, or for a
+        forked worker its own pages only (those it shares with its template are the graph)."""
         try:
             if self._ps is None:
                 self._ps = psutil.Process(self.proc.pid)
+            if self.forked:
+                return int(self._ps.memory_full_info().uss)
             return int(self._ps.memory_info().rss)
         except psutil.Error:
             return 0
@@ -217,6 +241,8 @@ class QueryRunner:
         self._busy = 0  # queries being evaluated
         self._epoch = 0  # bumped by close(); older workers are retired when released
         self._path: str | None = None  # latest generation seen, loaded by new workers
+        self._template: Template | None = None  # forks the workers of ``_path`` (in memory)
+        self._retired: list[Template] = []  # older templates whose workers still run
         self._fatal: OrderedDict[str, str] = OrderedDict()  # query key -> why it is refused
         # at most ``queue`` queries wait for a worker (graph/admission.py)
         self._admission = Admission(
@@ -226,13 +252,51 @@ class QueryRunner:
     def capacity(self) -> int:
         return self.size + self.spares
 
+    def _ready_template(self) -> Template | None:
+        """The template of the latest generation once its copy is made (caller holds the
+        lock).  Starts it on first call for a generation; retires the previous one, which is
+        stopped once none of its workers is left."""
+        if not self.in_memory or self._path is None:
+            return None
+        current = self._template
+        if current is None or current.path != self._path:
+            if current is not None:
+                self._retired.append(current)
+            current = self._template = Template(self._path, self.functions, self.network)
+        for old in [t for t in self._retired if not t.children]:
+            self._retired.remove(old)
+            old.close()
+        return current if current.ready() else None
+
     def _spawn(self) -> _Worker:
-        """A new worker, already loading the latest generation seen (caller holds the lock)."""
-        worker = _Worker(self.functions, self.in_memory, self.network, self._epoch)
+        """A new worker holding, or already loading, the latest generation seen (caller holds
+        the lock): forked from the template when its copy is ready; otherwise a process that
+        answers from the disk store meanwhile (it makes its own in-memory copy only when the
+        template failed)."""
+        template = self._ready_template()
+        if template is not None:
+            try:
+                return _Worker.fork(template, self._epoch)
+            except (EOFError, OSError):
+                template.failed = True
+        own_copy = self.in_memory and self._template is not None and self._template.failed
+        worker = _Worker.spawn(self.functions, own_copy, self.network, self._epoch)
         if self._path is not None:
             with contextlib.suppress(OSError):  # a worker dead at birth fails its first query
                 worker.warm(self._path)
         return worker
+
+    def _fresh(self, worker: _Worker) -> _Worker:
+        """``worker``, or its successor when a better one can be had: a fork of the ready
+        template in place of a process reading the disk store, or in place of a fork of an
+        older generation (caller holds the lock)."""
+        if worker.forked and worker.loaded == self._path:
+            return worker
+        if self._ready_template() is None and not worker.forked:
+            return worker
+        successor = self._spawn()
+        worker.kill()
+        return successor
 
     def start(self) -> None:
         """Start every process now, each loading the current generation, so that the first
@@ -252,7 +316,7 @@ class QueryRunner:
                 return
             self._path = path
             for worker in self._idle:
-                if worker.loading is None and worker.loaded != path:
+                if worker.loading is None and worker.loaded != path and not worker.forked:
                     with contextlib.suppress(OSError):  # a dead worker fails its next query
                         worker.warm(path)
 
@@ -261,6 +325,8 @@ class QueryRunner:
         if self._busy >= self.size:
             return None
         if self._idle:
+            # once the template's copy is made, every idle worker becomes one of its forks
+            self._idle = [self._fresh(w) for w in self._idle]
             # a worker still loading may be behind a ready one: prefer the ready one
             ready = [w for w in self._idle if w.ready()]
             worker = ready[-1] if ready else self._idle[-1]
@@ -398,15 +464,19 @@ class QueryRunner:
         return answer
 
     def wait_ready(self, limit: float) -> bool:
-        """Wait up to ``limit`` seconds for every process to be started and loaded (tests, and
-        scripts that measure queries rather than start-up)."""
+        """Wait up to ``limit`` seconds for every process to be started and loaded, and for
+        the in-memory copy (tests, and scripts that measure queries rather than start-up)."""
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             with self._lock:
-                if self._live == len(self._idle) and all(w.ready() for w in self._idle):
+                copying = (self._ready_template() is None and self._template is not None
+                           and not self._template.failed)
+                if (not copying and self._live == len(self._idle)
+                        and all(w.ready() for w in self._idle)):
                     for worker in self._idle:  # read the warm-up answers (they are there)
                         with contextlib.suppress(CooplinkError, EOFError, OSError):
                             worker.settle(time.monotonic(), self.load_timeout)
+                    self._idle = [self._fresh(w) for w in self._idle]  # forks, once ready
                     return True
             time.sleep(0.05)
         return False
@@ -425,5 +495,9 @@ class QueryRunner:
             self._epoch += 1
             idle, self._idle = self._idle, []
             self._live -= len(idle)
+            templates = [*self._retired, *([self._template] if self._template else [])]
+            self._template, self._retired = None, []
         for worker in idle:
             worker.kill()
+        for template in templates:  # busy forks go on until their query returns
+            template.close()

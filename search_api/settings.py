@@ -117,12 +117,13 @@ class Settings(BaseSettings):
     )
     sparql_in_memory: bool = Field(
         True,
-        description="Les processus de requête copient le graphe servi en mémoire à leur "
-        "démarrage (≈ 440 Mo et ≈ 8 s par processus pour le jeu par défaut) : requêtes 2 à 5 "
-        "fois plus rapides ; false : évaluation directe sur le store sur disque, pour les petites "
-        "machines. Workers copy the served store into memory at start (≈ 440 MB and ≈ 8 s per "
-        "worker for the default dataset) for 2–5× faster queries; false evaluates on the on-disk "
-        "store (small machines).",
+        description="Les requêtes SPARQL sont évaluées sur une copie du graphe en mémoire, faite "
+        "une fois par un processus modèle dont les processus de requête sont des fork (≈ 450 Mo "
+        "et ≈ 10 s en tout pour le jeu par défaut) : requêtes 2 à 5 fois plus rapides ; false : "
+        "évaluation directe sur le store sur disque, pour les petites machines. Queries run on "
+        "one in-memory copy of the graph, made by a template process the workers are forked "
+        "from (≈ 450 MB and ≈ 10 s in all for the default dataset): 2–5× faster; false "
+        "evaluates on the on-disk store (small machines).",
     )
     # ---- limits of the public endpoint (issue 8; docs/security.md) ----
     sparql_spare_workers: int = Field(

@@ -276,23 +276,24 @@ def make_runner(data_dir: Path, **options: object) -> QueryRunner:
 
 
 @pytest.mark.slow  # waits on purpose for workers to load (seconds each)
-@pytest.mark.parametrize("spares", [0, 1])
-def test_a_warm_spare_answers_while_a_killed_worker_reloads(
-    data_dir: Path, spares: int, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("in_memory", "spares"), [(False, 0), (False, 1), (True, 0)])
+def test_a_killed_workers_successor_answers_when_it_need_not_load(
+    data_dir: Path, in_memory: bool, spares: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With one query slot, a timeout kills the worker; its replacement needs 3 s to load
-    (``slow_functions``).  Loading counts in the 1-second limit, so without a spare the next
-    innocent query gets 503 "en cours de chargement" instead of waiting; with the warm spare
-    it is answered."""
+    """With one query slot, a timeout kills the worker; a process started in its place needs
+    3 s to load (``slow_functions``).  Loading counts in the 1-second limit, so on disk without
+    a spare the next innocent query gets 503 "en cours de chargement" instead of waiting; with
+    the warm spare it is answered — and in memory without a spare too, since the successor is
+    forked from the template with the generation and its functions already loaded."""
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))  # workers import the factory
     runner = make_runner(data_dir, workers=1, spares=spares, timeout=1.0, network=False,
-                         functions="slow_functions:slow_load")
+                         functions="slow_functions:slow_load", in_memory=in_memory)
     try:
         runner.start()
         assert runner.wait_ready(60)
         with pytest.raises(QueryTimeout, match="durée maximale"):
             runner.run(QueryRequest(ENDLESS))
-        if spares:
+        if spares or in_memory:
             assert runner.run(INNOCENT).data == b'{"head":{},"boolean":true}'
         else:
             with pytest.raises(QueryTimeout, match="chargement"):

@@ -72,6 +72,7 @@ def both(data_dir: Path) -> Iterator[tuple[QueryRunner, QueryRunner]]:
     disk = make_runner(data_dir, in_memory=False, workers=1, max_rows=1000)
     memory.start()
     disk.start()
+    assert memory.wait_ready(120)  # the workers answering in memory are forks of the copy
     yield memory, disk
     memory.close()
     disk.close()
@@ -144,6 +145,73 @@ def test_workers_run_below_the_servers_priority(
                if "graph._query_worker" in " ".join(p.cmdline())]
     assert len(workers) >= 2
     assert all(p.nice() >= os.nice(0) + NICENESS for p in workers)
+
+
+def _template_and_forks(runner: QueryRunner) -> tuple[psutil.Process, list[psutil.Process]]:
+    templates = [p for p in psutil.Process().children()
+                 if "--template" in p.cmdline() and runner._template is not None
+                 and p.pid == runner._template.proc.pid]
+    assert len(templates) == 1
+    return templates[0], templates[0].children()
+
+
+def test_in_memory_workers_are_forks_of_one_copy(data_dir: Path) -> None:
+    # one copy of the graph for the whole pool (at ten times the default dataset each copy
+    # took 140 s and 2.3 GB): every worker is a fork of the template that made it
+    runner = make_runner(data_dir, in_memory=True, workers=2, spares=1)
+    runner.start()
+    try:
+        assert runner.wait_ready(120)
+        template, forks = _template_and_forks(runner)
+        assert {w.proc.pid for w in runner._idle} == {p.pid for p in forks}
+        assert len(forks) == 3
+        assert not [p for p in psutil.Process().children()  # nobody made a copy of its own
+                    if "--in-memory" in p.cmdline()]
+        assert all(p.nice() >= os.nice(0) + NICENESS for p in [template, *forks])
+        assert b"true" in runner.run(ASK_PROJECT).data
+    finally:
+        runner.close()
+    assert not template.is_running() or template.status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_worker_killed_for_its_time_is_followed_by_a_fork(data_dir: Path) -> None:
+    runner = make_runner(data_dir, in_memory=True, workers=1, spares=0, timeout=1.0)
+    runner.start()
+    try:
+        assert runner.wait_ready(120)
+        _, before = _template_and_forks(runner)
+        with pytest.raises(QueryTimeout):
+            runner.run(QueryRequest(ENDLESS))
+        assert b"true" in runner.run(ASK_PROJECT).data  # no load: the successor is a fork
+        _, after = _template_and_forks(runner)
+        assert len(after) == 1 and after[0].pid not in {p.pid for p in before}
+    finally:
+        runner.close()
+
+
+def test_forks_of_a_replaced_generation_give_way_to_forks_of_the_new_one(
+        tmp_path: Path) -> None:
+    publish_fixture_generation(tmp_path)
+    runner = make_runner(tmp_path, in_memory=True, workers=1, spares=0)
+    runner.start()
+    try:
+        assert runner.wait_ready(120)
+        first = runner._template
+        assert first is not None
+        ask = QueryRequest("ASK { <http://x/nouveau> ?p ?o }")
+        assert b"false" in runner.run(ask).data
+        publish_fixture_generation(
+            tmp_path, {"http://x/g": b'<http://x/nouveau> <http://x/p> "1" .'})
+        # the next query is answered on the new generation (from its disk store, or from a
+        # fork of its template), and once its copy is made every worker is one of its forks
+        assert b"true" in runner.run(ask).data
+        assert runner.wait_ready(120)
+        assert runner._template is not first and not runner._retired
+        _, forks = _template_and_forks(runner)
+        assert [w.proc.pid for w in runner._idle] == [p.pid for p in forks]
+        assert b"true" in runner.run(ask).data
+    finally:
+        runner.close()
 
 
 def test_the_runner_serves_again_after_close(data_dir: Path) -> None:
