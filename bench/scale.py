@@ -17,10 +17,10 @@ projects in ``--data-dir``) it prints, in one JSON document:
   ``--skip-build`` refuses to build at all;
 * ``dataset``: projects, triples, store size on disk, the search tier served and its vectors;
 * ``embedded``: ``cooplink serve`` with its SPARQL workers evaluating on the disk store
-  (``disk``: the default 2 workers and 1 spare) and with one worker holding an in-memory copy
-  (``memory``: ``sparql_in_memory``, 1 worker, no spare: one copy is measured, not three, to
-  leave the shared machine some memory; the default setting holds three).  Resident memory of
-  the server and of each worker once the copies are made, and search latency over HTTP with
+  (``disk``) or on the in-memory copy (``memory``: ``sparql_in_memory``, the workers forked
+  from one template holding the copy, graph/_worker_template.py), both with the default 2
+  workers and 1 spare.  Memory (PSS: the copy the forks share counts once) of the server and
+  of each process once the copy is made, and search latency over HTTP with
   and without filters (distinct queries, so no cache helps; with the first of ``--modes``).
   On the disk store the 10× queries mostly pass ``sparql_timeout`` (30 s) on 2 shared cores:
   ``--modes memory`` skips that mode;
@@ -188,8 +188,7 @@ def embedded(data_dir: Path, mode: str, queries: dict[str, str], args: argparse.
     first mode measured) search over HTTP."""
     memory = mode == "memory"
     env = {"COOPLINK_SPARQL_IN_MEMORY": str(memory).lower(),
-           "COOPLINK_SPARQL_WORKERS": "1" if memory else "2",
-           "COOPLINK_SPARQL_SPARE_WORKERS": "0" if memory else "1"}
+           "COOPLINK_SPARQL_WORKERS": "2", "COOPLINK_SPARQL_SPARE_WORKERS": "1"}
     print(f"embedded ({mode})…", file=sys.stderr)
     server = Serve(data_dir, 0, args.log, env)
     try:
