@@ -103,6 +103,7 @@ class _Worker:
         self.loading_since = 0.0
         self.sandboxed: bool | None = sandboxed  # known once a warm-up answered
         self._ps: psutil.Process | None = None
+        self._born = 0  # a fork's resident memory at birth: its template's pages
 
     @classmethod
     def spawn(cls, factory: str | None, in_memory: bool, network: bool, epoch: int) -> _Worker:
@@ -124,7 +125,11 @@ class _Worker:
     def fork(cls, template: Template, epoch: int) -> _Worker:
         """A worker forked from ``template``, holding its generation already."""
         proc, conn = template.fork()
-        return cls(proc, conn, epoch, loaded=template.path, sandboxed=template.sandboxed)
+        worker = cls(proc, conn, epoch, loaded=template.path, sandboxed=template.sandboxed)
+        with contextlib.suppress(psutil.Error):
+            worker._ps = psutil.Process(proc.pid)
+            worker._born = int(worker._ps.memory_info().rss)
+        return worker
 
     def warm(self, path: str) -> None:
         """Ask the worker to load ``path`` now; the answer is read by :meth:`settle`."""
@@ -157,15 +162,20 @@ class _Worker:
             raise payload
         self.sandboxed = payload["sandboxed"]
 
-    def rss(self) -> int:
-        """Memory the process holds, in bytes (0 if it is gone): resident memory, or for a
-        forked worker its own pages only (those it shares with its template are the graph)."""
+    def rss(self, precise: bool = False) -> int:
+        """Memory the process holds, in bytes (0 if it is gone): its resident memory.  A forked
+        worker shares the graph with its template, so what counts is its own: with ``precise``
+        its unshared pages (USS, from ``smaps_rollup``: a walk of every page, ~25 ms at ten
+        times the default dataset, so only while watching a long query), otherwise what it
+        grew since its birth (one read of ``statm``, after every query)."""
         try:
             if self._ps is None:
                 self._ps = psutil.Process(self.proc.pid)
-            if self.forked:
+            if not self.forked:
+                return int(self._ps.memory_info().rss)
+            if precise:
                 return int(self._ps.memory_full_info().uss)
-            return int(self._ps.memory_info().rss)
+            return max(0, int(self._ps.memory_info().rss) - self._born)
         except psutil.Error:
             return 0
 
@@ -394,7 +404,7 @@ class QueryRunner:
             if worker.conn.poll(min(remaining, _WATCH_SECONDS)):
                 reply: tuple[str, Any, bool] = worker.conn.recv()
                 return reply
-            if self.max_memory and worker.rss() > self.max_memory:
+            if self.max_memory and worker.rss(precise=True) > self.max_memory:
                 raise QueryTooHeavy(
                     f"la requête demandait plus de {self.max_memory // 2**20} Mo de mémoire "
                     "(réglage sparql_worker_max_memory_mb) ; ajoutez LIMIT ou des filtres plus "
