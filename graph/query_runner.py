@@ -28,7 +28,9 @@ default dataset (960k triples) 2 to 5 times faster than RocksDB.  One *template*
 generation makes that copy (about 10 s and 450 MB) and the workers are forked from it, sharing
 its pages (:mod:`graph._worker_template`): one copy for the pool, and a killed worker's
 successor ready in milliseconds.  Until the copy is made, spawned workers answer from the disk
-store; they give way to forks as soon as it is ready.  Loading is a separate *warm-up* message,
+store; they give way to forks at the first query after it is ready.  The pages do not all
+stay shared: pyoxigraph writes to the pages it reads (reference counts), so a query scanning
+the whole graph makes a fork copy about two thirds of it (docs/sparql.md).  Loading is a separate *warm-up* message,
 sent as soon as a spawned worker starts or a new generation is seen.
 
 Workers are plain ``python -m graph._query_worker FD`` processes rather than
