@@ -241,8 +241,14 @@ class Template:
 
     def close(self) -> None:
         """Stop the template (its running workers go on until the pool kills them)."""
-        with contextlib.suppress(OSError):
-            self.proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        self.conn.close()
+        stop(self.proc, self.conn)
+
+
+def stop(proc: subprocess.Popen[bytes] | ForkedProcess, conn: Connection) -> None:
+    """Kill a worker or template (SIGKILL: neither a read-only store nor an in-memory copy needs
+    cleaning up), wait a moment for it to go, close its socket."""
+    with contextlib.suppress(OSError):
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+    conn.close()

@@ -30,8 +30,9 @@ its pages (:mod:`graph._worker_template`): one copy for the pool, and a killed w
 successor ready in milliseconds.  Until the copy is made, spawned workers answer from the disk
 store; they give way to forks at the first query after it is ready.  The pages do not all
 stay shared: pyoxigraph writes to the pages it reads (reference counts), so a query scanning
-the whole graph makes a fork copy about two thirds of it (docs/sparql.md).  Loading is a separate *warm-up* message,
-sent as soon as a spawned worker starts or a new generation is seen.
+the whole graph makes a fork copy about two thirds of it (docs/sparql.md).  Loading is a
+separate *warm-up* message, sent as soon as a spawned worker starts or a new generation is
+seen.
 
 Workers are plain ``python -m graph._query_worker FD`` processes rather than
 ``multiprocessing`` ones: the ``spawn`` method would re-import the server's ``__main__`` (the
@@ -44,24 +45,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from graph._query_worker import EngineFailure, EnginePanic
-from graph._worker_template import ForkedProcess, Template
+from graph._worker_template import Template
 from graph.admission import Admission
 from graph.errors import RETRY_AFTER, BadRequest, CooplinkError, QueryTimeout, ServerBusy
 from graph.evaluation import DEFAULT_MAX_BYTES, QueryAnswer, QueryRequest
+from graph.worker_process import LoadTimeout, StillLoading, WorkerProcess
 
 __all__ = ["EngineFailure", "EnginePanic", "QueryRunner"]
 
@@ -78,122 +74,6 @@ class QueryTooHeavy(CooplinkError):
     """The query needed more memory than the ``sparql_worker_max_memory_mb`` ceiling."""
 
     status = 503
-
-
-class _StillLoading(Exception):
-    """The query's deadline came while its worker was still loading the generation."""
-
-
-class _LoadTimeout(Exception):
-    """A worker took longer than ``load_timeout`` to load a generation."""
-
-
-class _Worker:
-    """One worker process, seen from the parent.  Only the thread that acquired it (or the
-    runner, under its lock, while it is idle) talks to it.  A *forked* worker came from a
-    template (:mod:`graph._worker_template`) with its generation loaded and serves only that
-    one; a spawned worker loads generations itself."""
-
-    def __init__(self, proc: subprocess.Popen[bytes] | ForkedProcess, conn: Connection,
-                 epoch: int, loaded: str | None = None, sandboxed: bool | None = None) -> None:
-        self.proc = proc
-        self.conn = conn
-        self.epoch = epoch
-        self.forked = isinstance(proc, ForkedProcess)
-        self.loaded: str | None = loaded  # generation the worker holds
-        self.loading: str | None = None  # generation of a warm-up whose answer is not read yet
-        self.loading_since = 0.0
-        self.sandboxed: bool | None = sandboxed  # known once a warm-up answered
-        self._ps: psutil.Process | None = None
-        self._born = 0  # a fork's resident memory at birth: its template's pages
-
-    @classmethod
-    def spawn(cls, factory: str | None, in_memory: bool, network: bool, epoch: int) -> _Worker:
-        """A new ``python -m graph._query_worker`` process (``in_memory``: it makes its own
-        in-memory copy of each generation it loads)."""
-        parent, child = socket.socketpair()
-        args = [sys.executable, "-m", "graph._query_worker", str(child.fileno())]
-        if in_memory:
-            args.append("--in-memory")
-        if network:
-            args.append("--network")
-        if factory:
-            args.append(factory)
-        proc = subprocess.Popen(args, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
-        child.close()
-        return cls(proc, Connection(parent.detach()), epoch)
-
-    @classmethod
-    def fork(cls, template: Template, epoch: int) -> _Worker:
-        """A worker forked from ``template``, holding its generation already."""
-        proc, conn = template.fork()
-        worker = cls(proc, conn, epoch, loaded=template.path, sandboxed=template.sandboxed)
-        with contextlib.suppress(psutil.Error):
-            worker._ps = psutil.Process(proc.pid)
-            worker._born = int(worker._ps.memory_info().rss)
-        return worker
-
-    def warm(self, path: str) -> None:
-        """Ask the worker to load ``path`` now; the answer is read by :meth:`settle`."""
-        self.conn.send((path, None, (0, 0)))
-        self.loading = path
-        self.loading_since = time.monotonic()
-
-    def ready(self) -> bool:
-        """Whether a query would run without waiting for a load (never blocks)."""
-        if self.loading is None:
-            return True
-        try:
-            return self.conn.poll(0)
-        except OSError:
-            return False
-
-    def settle(self, deadline: float, load_timeout: float) -> None:
-        """Wait until ``deadline`` for the warm-up in flight, if any.  Raises what the worker
-        raised, :class:`_StillLoading` at the deadline, :class:`_LoadTimeout` once the load has
-        lasted ``load_timeout``, or ``EOFError`` if the worker died."""
-        if self.loading is None:
-            return
-        stuck = self.loading_since + load_timeout
-        if not self.conn.poll(max(0.0, min(deadline, stuck) - time.monotonic())):
-            raise _LoadTimeout if time.monotonic() >= stuck else _StillLoading
-        status, payload, _retire = self.conn.recv()
-        self.loading = None
-        self.loaded = payload["path"] if status == "loaded" else None
-        if status == "error":
-            raise payload
-        self.sandboxed = payload["sandboxed"]
-
-    def rss(self, precise: bool = False) -> int:
-        """Memory the process holds, in bytes (0 if it is gone): its resident memory.  A forked
-        worker shares the graph with its template, so what counts is its own: with ``precise``
-        its unshared pages (USS, from ``smaps_rollup``: a walk of every page, ~25 ms at ten
-        times the default dataset, so only while watching a long query), otherwise what it
-        grew since its birth (one read of ``statm``, after every query)."""
-        try:
-            if self._ps is None:
-                self._ps = psutil.Process(self.proc.pid)
-            if not self.forked:
-                return int(self._ps.memory_info().rss)
-            if precise:
-                return int(self._ps.memory_full_info().uss)
-            return max(0, int(self._ps.memory_info().rss) - self._born)
-        except psutil.Error:
-            return 0
-
-    def death_signal(self) -> int | None:
-        """The signal that ended the process, if it died by one (waits a moment for it)."""
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=2)
-        code = self.proc.returncode
-        return -code if code is not None and code < 0 else None
-
-    def kill(self) -> None:
-        with contextlib.suppress(OSError):
-            self.proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        self.conn.close()
 
 
 # Kept hand-written (issue 10, point 6 weighed swapping it for a library): the pool's job is to
@@ -247,7 +127,7 @@ class QueryRunner:
         self.network = network
         self.max_memory = max_memory_mb * 1024 * 1024
         self.load_timeout = load_timeout
-        self._idle: list[_Worker] = []  # most recently released last
+        self._idle: list[WorkerProcess] = []  # most recently released last
         self._lock = threading.Condition()  # guards the fields below; notified on release
         self._live = 0  # processes, idle or busy
         self._busy = 0  # queries being evaluated
@@ -280,7 +160,7 @@ class QueryRunner:
             old.close()
         return current if current.ready() else None
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> WorkerProcess:
         """A new worker holding, or already loading, the latest generation seen (caller holds
         the lock): forked from the template when its copy is ready; otherwise a process that
         answers from the disk store meanwhile (it makes its own in-memory copy only when the
@@ -288,17 +168,17 @@ class QueryRunner:
         template = self._ready_template()
         if template is not None:
             try:
-                return _Worker.fork(template, self._epoch)
+                return WorkerProcess.fork(template, self._epoch)
             except (EOFError, OSError):
                 template.failed = True
         own_copy = self.in_memory and self._template is not None and self._template.failed
-        worker = _Worker.spawn(self.functions, own_copy, self.network, self._epoch)
+        worker = WorkerProcess.spawn(self.functions, own_copy, self.network, self._epoch)
         if self._path is not None:
             with contextlib.suppress(OSError):  # a worker dead at birth fails its first query
                 worker.warm(self._path)
         return worker
 
-    def _fresh(self, worker: _Worker) -> _Worker:
+    def _fresh(self, worker: WorkerProcess) -> WorkerProcess:
         """``worker``, or its successor when a better one can be had: a fork of the ready
         template in place of a process reading the disk store, or in place of a fork of an
         older generation (caller holds the lock)."""
@@ -332,7 +212,7 @@ class QueryRunner:
                     with contextlib.suppress(OSError):  # a dead worker fails its next query
                         worker.warm(path)
 
-    def _take(self) -> _Worker | None:
+    def _take(self) -> WorkerProcess | None:
         """A worker for a query, if one may start now (caller holds the lock)."""
         if self._busy >= self.size:
             return None
@@ -351,7 +231,7 @@ class QueryRunner:
             return self._spawn()
         return None
 
-    def _release(self, worker: _Worker) -> None:
+    def _release(self, worker: WorkerProcess) -> None:
         with self._lock:
             self._busy -= 1
             if worker.epoch == self._epoch:
@@ -362,7 +242,7 @@ class QueryRunner:
             self._lock.notify()  # a waiting query may start a fresh worker in its place
         worker.kill()
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: WorkerProcess) -> None:
         """Kill ``worker`` and start its successor right away, loading the current generation,
         behind the ready workers (the spare serves meanwhile)."""
         worker.kill()
@@ -374,7 +254,7 @@ class QueryRunner:
                 self._live -= 1  # started before close(): not replaced
             self._lock.notify()
 
-    def _load(self, worker: _Worker, path: str, deadline: float) -> None:
+    def _load(self, worker: WorkerProcess, path: str, deadline: float) -> None:
         """Make ``worker`` hold generation ``path`` by ``deadline`` (finishing any warm-up in
         flight: an older generation's failure is not this query's)."""
         if worker.loading is not None and worker.loading != path:
@@ -394,7 +274,7 @@ class QueryRunner:
             while len(self._fatal) > _FATAL_MEMORY:
                 self._fatal.popitem(last=False)
 
-    def _wait(self, worker: _Worker, deadline: float) -> tuple[str, Any, bool]:
+    def _wait(self, worker: WorkerProcess, deadline: float) -> tuple[str, Any, bool]:
         """The worker's reply by ``deadline``, watching its memory meanwhile."""
         while True:
             remaining = deadline - time.monotonic()
@@ -430,13 +310,13 @@ class QueryRunner:
         except CooplinkError:
             self._release(worker)  # the worker is fine, the generation is not
             raise
-        except _StillLoading:
+        except StillLoading:
             self._release(worker)  # it keeps loading, for the next query
             raise ServerBusy(
                 "le graphe est en cours de chargement dans le moteur de requêtes : "
                 f"réessayez dans {RETRY_AFTER} s", RETRY_AFTER
             ) from None
-        except _LoadTimeout:
+        except LoadTimeout:
             self._replace(worker)
             raise EngineFailure(
                 f"le chargement du graphe a dépassé {self.load_timeout:g} s ; réessayez"
