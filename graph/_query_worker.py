@@ -30,6 +30,8 @@ import ctypes
 import dataclasses
 import importlib
 import os
+import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -180,18 +182,38 @@ def _warm_parser() -> None:
         importlib.import_module("rdflib.plugins.sparql.parser")
 
 
-def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool) -> None:
-    """Worker loop: answer messages until the parent goes (see the module docstring).  The
-    loop itself runs in the thread with the large stack, so a query is parsed and evaluated
-    where it is received: handing each one to another thread cost a thread switch each way
-    (issue 13: the endpoint's fixed cost per query)."""
+def harden(network: bool) -> bool:
+    """What a worker (or the template it is forked from) does before it reads anything: take
+    the network away unless ``network`` (returns whether it did) and raise the recursion limit
+    for the parsers.  Both are inherited by a fork."""
     sandboxed = False if network else forbid_network()
     sys.setrecursionlimit(query_guard.PARSER_RECURSION_LIMIT)
+    return sandboxed
+
+
+def run_loop(conn: Connection, worker: _Worker) -> None:
+    """Answer ``conn``'s messages until the parent goes, in a thread with the large stack: a
+    query is parsed and evaluated where it is received (handing each one to another thread
+    cost a thread switch each way; issue 13, the endpoint's fixed cost per query)."""
     threading.stack_size(STACK_BYTES)
-    loop = threading.Thread(target=_loop, args=(conn, _Worker(factory, in_memory, sandboxed)),
-                            name="evaluation")
+    loop = threading.Thread(target=_loop, args=(conn, worker), name="evaluation")
     loop.start()
     loop.join()
+
+
+def serve(conn: Connection, factory: str | None, in_memory: bool, network: bool) -> None:
+    """Worker loop: answer messages until the parent goes (see the module docstring)."""
+    run_loop(conn, _Worker(factory, in_memory, harden(network)))
+
+
+def start_process(options: list[str]) -> tuple[subprocess.Popen[bytes], Connection]:
+    """A new ``python -m graph._query_worker FD *options`` process and the parent's end of its
+    socket pair (a worker, or with ``--template`` a template)."""
+    parent, child = socket.socketpair()
+    args = [sys.executable, "-m", "graph._query_worker", str(child.fileno()), *options]
+    proc = subprocess.Popen(args, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
+    child.close()
+    return proc, Connection(parent.detach())
 
 
 def _loop(conn: Connection, worker: _Worker) -> None:

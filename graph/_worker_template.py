@@ -37,7 +37,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -45,16 +44,15 @@ from multiprocessing.reduction import recv_handle, send_handle
 from types import FrameType
 from typing import Any
 
-from graph import query_guard
 from graph._query_worker import (
-    STACK_BYTES,
     EngineFailure,
     _load_functions,
-    _loop,
     _warm_parser,
     _Worker,
+    harden,
+    run_loop,
+    start_process,
 )
-from graph._sandbox import forbid_network
 from graph.errors import CooplinkError
 from graph.evaluation import memory_copy, open_store
 
@@ -109,11 +107,7 @@ def _fork(control: Connection, worker: _Worker) -> None:
             control.close()
             ours.close()
             worker.forked = True
-            threading.stack_size(STACK_BYTES)
-            loop = threading.Thread(target=_loop, args=(Connection(theirs.detach()), worker),
-                                    name="evaluation")
-            loop.start()
-            loop.join()
+            run_loop(Connection(theirs.detach()), worker)
         except BaseException:
             code = 1
         finally:
@@ -126,11 +120,9 @@ def _fork(control: Connection, worker: _Worker) -> None:
 
 def serve_template(control: Connection, factory: str | None, network: bool) -> None:
     """The template's loop (see the module docstring); ends when the pool closes its socket."""
-    sandboxed = False if network else forbid_network()
-    sys.setrecursionlimit(query_guard.PARSER_RECURSION_LIMIT)
+    worker = _Worker(factory, in_memory=False, sandboxed=harden(network))
     exits = _Exits()
     signal.signal(signal.SIGCHLD, exits.reap)
-    worker = _Worker(factory, in_memory=False, sandboxed=sandboxed)
     while True:
         try:
             kind, argument = control.recv()
@@ -188,15 +180,8 @@ class Template:
         self._lock = threading.Lock()
         self._loaded = False
         self.sandboxed: bool | None = None
-        parent, child = socket.socketpair()
-        args = [sys.executable, "-m", "graph._query_worker", str(child.fileno()), "--template"]
-        if network:
-            args.append("--network")
-        if factory:
-            args.append(factory)
-        self.proc = subprocess.Popen(args, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
-        child.close()
-        self.conn = Connection(parent.detach())
+        self.proc, self.conn = start_process(
+            ["--template", *(["--network"] if network else []), *([factory] if factory else [])])
         self.conn.send(("load", path))
 
     def ready(self) -> bool:

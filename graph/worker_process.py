@@ -6,14 +6,13 @@ messages the pool sends it, its memory and how it ended."""
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
-import sys
 import time
 from multiprocessing.connection import Connection
 
 import psutil
 
+from graph._query_worker import start_process
 from graph._worker_template import ForkedProcess, Template, stop
 
 
@@ -49,17 +48,10 @@ class WorkerProcess:
               epoch: int) -> WorkerProcess:
         """A new ``python -m graph._query_worker`` process (``in_memory``: it makes its own
         in-memory copy of each generation it loads)."""
-        parent, child = socket.socketpair()
-        args = [sys.executable, "-m", "graph._query_worker", str(child.fileno())]
-        if in_memory:
-            args.append("--in-memory")
-        if network:
-            args.append("--network")
-        if factory:
-            args.append(factory)
-        proc = subprocess.Popen(args, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
-        child.close()
-        return cls(proc, Connection(parent.detach()), epoch)
+        proc, conn = start_process([*(["--in-memory"] if in_memory else []),
+                                    *(["--network"] if network else []),
+                                    *([factory] if factory else [])])
+        return cls(proc, conn, epoch)
 
     @classmethod
     def fork(cls, template: Template, epoch: int) -> WorkerProcess:
