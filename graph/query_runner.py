@@ -155,10 +155,23 @@ class QueryRunner:
             if current is not None:
                 self._retired.append(current)
             current = self._template = Template(self._path, self.functions, self.network)
-        for old in [t for t in self._retired if not t.children]:
-            self._retired.remove(old)
+        for old in self._unneeded():
             old.close()
         return current if current.ready() else None
+
+    def _unneeded(self) -> list[Template]:
+        """The retired templates none of whose workers is left, taken out of the list (caller
+        holds the lock).  A template is its forks' parent: stopped earlier, it would leave
+        them to PID 1, which neither reaps them for the pool nor tells how they ended."""
+        done = [t for t in self._retired if not t.children]
+        self._retired = [t for t in self._retired if t.children]
+        return done
+
+    def _stop_unneeded(self) -> None:
+        with self._lock:
+            done = self._unneeded()
+        for template in done:
+            template.close()
 
     def _spawn(self) -> WorkerProcess:
         """A new worker holding, or already loading, the latest generation seen (caller holds
@@ -241,6 +254,7 @@ class QueryRunner:
             self._live -= 1  # started before close(): retire it
             self._lock.notify()  # a waiting query may start a fresh worker in its place
         worker.kill()
+        self._stop_unneeded()
 
     def _replace(self, worker: WorkerProcess) -> None:
         """Kill ``worker`` and start its successor right away, loading the current generation,
@@ -253,6 +267,7 @@ class QueryRunner:
             else:
                 self._live -= 1  # started before close(): not replaced
             self._lock.notify()
+        self._stop_unneeded()
 
     def _load(self, worker: WorkerProcess, path: str, deadline: float) -> None:
         """Make ``worker`` hold generation ``path`` by ``deadline`` (finishing any warm-up in
@@ -387,9 +402,10 @@ class QueryRunner:
             self._epoch += 1
             idle, self._idle = self._idle, []
             self._live -= len(idle)
-            templates = [*self._retired, *([self._template] if self._template else [])]
-            self._template, self._retired = None, []
+            if self._template is not None:
+                self._retired.append(self._template)
+            self._template = None
         for worker in idle:
             worker.kill()
-        for template in templates:  # busy forks go on until their query returns
-            template.close()
+        # a template whose forks are busy stays, their parent, until their queries return
+        self._stop_unneeded()

@@ -97,7 +97,8 @@ def create_app(kb: KnowledgeBase, *, warm_pages: bool = False) -> FastAPI:
                        allow_headers=["*"], expose_headers=["X-SPARQL-MaxRows",
                                                             "X-SPARQL-MaxBytes"])
     # graph pages wait their turn, searches keep their lane (issue 13, load)
-    app.add_middleware(PageLane, slots=kb.settings.http_page_slots)
+    app.add_middleware(PageLane, slots=kb.settings.http_page_slots,
+                       max_wait=kb.settings.http_page_max_wait)
     # outermost: an oversized request is refused before anything reads it (issue 8)
     app.add_middleware(RequestLimits, max_url_bytes=kb.settings.http_max_url_bytes,
                        max_body_bytes=kb.settings.http_max_body_bytes, templates=templates)

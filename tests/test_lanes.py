@@ -46,7 +46,33 @@ def test_pages_take_at_most_their_slots_and_searches_pass_them() -> None:
     assert sorted(done[3:]) == ["/pays/BF", "/pays/HT", "/pays/ML", "/pays/SN"]
 
 
-def test_zero_slots_the_default_leaves_pages_unbounded() -> None:
+def test_a_page_stuck_in_its_slot_holds_the_next_one_back_only_for_max_wait() -> None:
+    stuck = asyncio.Event()
+    done: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/pays/ML":
+            await stuck.wait()  # a country brief waiting on a slow query
+        done.append(scope["path"])
+
+    lane = PageLane(app, slots=1, max_wait=0.2)
+
+    async def scenario() -> None:
+        slow = asyncio.create_task(lane({"type": "http", "path": "/pays/ML"}, _receive, _send))
+        await asyncio.sleep(0.05)
+        # the next page waits its turn, then goes on beside the stuck one
+        await asyncio.wait_for(lane({"type": "http", "path": "/etat"}, _receive, _send), 5)
+        assert done == ["/etat"]
+        stuck.set()
+        await slow
+        # the stuck page gave its slot back: the next one takes it at once
+        await asyncio.wait_for(lane({"type": "http", "path": "/etat"}, _receive, _send), 0.1)
+
+    asyncio.run(scenario())
+    assert done == ["/etat", "/pays/ML", "/etat"]
+
+
+def test_zero_slots_leave_pages_unbounded() -> None:
     seen: list[str] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,7 +80,12 @@ def test_zero_slots_the_default_leaves_pages_unbounded() -> None:
 
     asyncio.run(PageLane(app, slots=0)({"type": "http", "path": "/etat"}, _receive, _send))
     assert seen == ["/etat"]
-    assert Settings().http_page_slots == 0  # off by default (docs/deploy.md « Charge »)
+
+
+def test_one_page_at_a_time_by_default() -> None:
+    # measured: search p95 at 16 clients 620 -> 220-280 ms (docs/deploy.md « Charge »)
+    assert Settings().http_page_slots == 1
+    assert Settings().http_page_max_wait == 5.0
 
 
 async def _receive() -> dict[str, object]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -212,6 +213,28 @@ def test_forks_of_a_replaced_generation_give_way_to_forks_of_the_new_one(
         assert b"true" in runner.run(ask).data
     finally:
         runner.close()
+
+
+@pytest.mark.parametrize("one_worker", [{"in_memory": True}], indirect=True)
+def test_a_fork_busy_at_close_keeps_its_parent_until_its_query_returns(
+        one_worker: QueryRunner) -> None:
+    # a server shutting down while a query runs: the fork finishes it under its template
+    # (which reaps it), never as an orphan of PID 1; the template goes once the fork has gone
+    template, forks = _template_and_forks(one_worker)
+    answers: list[object] = []
+    thread = threading.Thread(target=lambda: answers.append(one_worker.run(_nap(1.5))))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not one_worker._busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    one_worker.close()
+    assert template.is_running() and template.status() != psutil.STATUS_ZOMBIE
+    assert forks[0].ppid() == template.pid
+    thread.join(30)
+    assert len(answers) == 1 and isinstance(answers[0], QueryAnswer)
+    template.wait(10)  # stopped once its last fork was gone
+    assert not forks[0].is_running() or forks[0].status() == psutil.STATUS_ZOMBIE
+    assert not one_worker._retired
 
 
 def test_the_runner_serves_again_after_close(data_dir: Path) -> None:
