@@ -150,6 +150,7 @@ def start_virtuoso(data_dir: Path, folder: Path, http_port: int, sql_port: int,
         server.stop()
         raise RuntimeError(f"cooplink push a échoué ; voir {log}")
     pushed = json.loads(done.stdout)
-    report.update(push_s=round(time.monotonic() - started, 1), triples=pushed.get("triples"))
+    report.update(push_s=round(time.monotonic() - started, 1), triples=pushed.get("triples"),
+                  method=pushed.get("method"))
     marker.write_text(json.dumps({"current": generation}), "utf-8")
     return server, report

@@ -44,8 +44,10 @@ from typing import Any
 
 import psutil
 import pyoxigraph as ox
-from pydantic import SecretStr
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._load_servers import start_virtuoso as push_to_virtuoso
 from graph.evaluation import open_store
 from graph.namespaces import PREFIXES, sparql_prologue
 from graph.query_guard import shape
@@ -242,22 +244,15 @@ def _get(client: Server | Direct, target: str, graph: bool) -> bytes:
 
 
 def start_virtuoso(kb: KnowledgeBase, folder: Path) -> tuple[Virtuoso, dict[str, Any]]:
-    """A private Virtuoso holding ``kb``'s served generation (pushed with its bulk loader)."""
+    """A fresh private Virtuoso holding ``kb``'s served generation: the load benchmark's
+    (``cooplink push --to``, bulk loader), in an emptied ``folder`` so that every run times the
+    start and the load; its log beside ``folder``."""
     import shutil
 
     shutil.rmtree(folder, ignore_errors=True)
-    server = Virtuoso(folder, http_port=free_port(), sql_port=free_port(), buffers=85_000)
-    started = time.perf_counter()
-    server.start()
-    start_s = time.perf_counter() - started
-    pusher = KnowledgeBase(kb.settings.with_overrides(
-        sparql_update_endpoint=server.update_endpoint, sparql_user="dba",
-        sparql_password=SecretStr(server.password), virtuoso_isql=server.address,
-        virtuoso_load_dir=server.load_dir))
-    report = pusher.push(server.endpoint)
-    return server, {"start_s": round(start_s, 1), "push_s": report.seconds,
-                    "triples": report.triples, "method": report.method,
-                    "rss_mb": _rss_mb(folder)}
+    server, report = push_to_virtuoso(kb.datadir.root, folder, 0, 0,
+                                      folder.parent / f"{folder.name}-push.log")
+    return server, report | {"rss_mb": _rss_mb(folder)}
 
 
 def _rss_mb(folder: Path) -> int | None:
