@@ -162,8 +162,8 @@ class Settings(BaseSettings):
         description="Pages lues dans le graphe (fiches, pays, état, réseau) calculées en même "
         "temps, au plus ; les suivantes attendent leur tour, les recherches passent sans "
         "attendre ; 0 : sans limite. Avec 1 (défaut), 16 clients sur 2 cœurs : recherche p95 "
-        "620 → 220–280 ms et 20 % de requêtes servies en plus, mais une fiche attend 0,7–0,9 s "
-        "au lieu de 0,2 (docs/deploy.md « Charge »). Most graph pages rendered at once, so "
+        "620 → 220–280 ms et 4 à 25 % de requêtes servies en plus, mais une fiche attend 0,7–0,9 "
+        "s au lieu de 0,2–0,3 (docs/deploy.md « Charge »). Most graph pages rendered at once, so "
         "searches keep a lane (default 1; 0: no bound).",
     )
     http_page_max_wait: float = Field(
